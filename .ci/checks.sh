@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The test command's body (`make test`): unit and property tests, workflow lint, a dry run of
+# every target for both experiment sets, and the quick pipeline end to end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${VENV:-.venv}/bin
+CORES=${CORES:-2}
+export PATH="$PWD/$BIN:$PATH"
+
+step() { printf '\n== %s  (%s)\n' "$1" "$(date +%T)"; }
+
+step "workflow lint"
+snakemake --lint
+snakefmt --check Snakefile workflow/rules
+
+step "dry run of every target, quick and full"
+targets=$(snakemake --list-target-rules --quiet 2>/dev/null | grep -v '^all$' || true)
+for exp in quick full; do
+  snakemake -n --quiet rules --cores 1 --config experiment=$exp all >/dev/null
+  for t in $targets; do
+    snakemake -n --quiet rules --cores 1 --config experiment=$exp "$t" >/dev/null \
+      || { echo "dry run failed: $t ($exp)"; exit 1; }
+  done
+  echo "dry run ok: all + $(echo $targets | wc -w) targets ($exp)"
+done
+
+step "quick pipeline end to end"
+snakemake --cores "$CORES" --config experiment=quick --show-failed-logs
+
+step "unit and property tests"
+python -m pytest -q -n "$CORES" tests

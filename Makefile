@@ -1,0 +1,42 @@
+# Two commands do everything on a fresh machine:
+#   make reproduce   venv + pinned install + the full pipeline (every figure, table and the report)
+#   make test        venv + pinned install + unit/property tests, lint, dry runs, quick pipeline
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CORES ?= 2
+SNAKEMAKE := $(BIN)/snakemake --cores $(CORES)
+
+.PHONY: reproduce quick test unit lint report venv clean-results
+
+$(BIN)/.installed: requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt
+	$(BIN)/pip install --disable-pip-version-check -q --no-deps -e .
+	touch $@
+
+venv: $(BIN)/.installed
+
+reproduce: venv
+	$(SNAKEMAKE) --config experiment=full
+	$(SNAKEMAKE) --config experiment=full --report report.html
+
+quick: venv
+	$(SNAKEMAKE) --config experiment=quick
+
+unit: venv
+	$(BIN)/python -m pytest -q -n $(CORES) tests
+
+lint: venv
+	$(BIN)/snakemake --lint
+	$(BIN)/snakefmt --check Snakefile workflow/rules
+
+test: venv
+	bash .ci/checks.sh
+
+report: venv
+	$(SNAKEMAKE) --report report.html
+
+clean-results:
+	rm -rf results logs .snakemake/incomplete

@@ -1,0 +1,162 @@
+"""Small I/O helpers shared by every stage: atomic writes, deterministic tables, logging, threads.
+
+Every file the pipeline produces goes through :func:`atomic_write` (write to a temporary file in
+the same directory, then ``os.replace``), so an interrupted run never leaves a half-written
+output that a later run would mistake for a finished one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import IO, Iterator
+
+import numpy as np
+import pandas as pd
+
+# Tables are compared byte for byte between runs (determinism test) and against committed
+# reference outputs, so the float format is fixed rather than left to pandas' repr.
+FLOAT_FORMAT = "%.6g"
+
+log = logging.getLogger("sail")
+
+
+def _default_mode() -> int:
+    # mkstemp creates files 0600; give outputs the permissions a plain open() would.
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
+    """Open a temporary sibling of ``path`` for writing; move it into place only on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, _default_mode())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path next to ``path`` for writers that want a file name (np.savez, savefig).
+
+    The temporary name keeps the real suffix, because matplotlib and numpy choose the format
+    from it.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{path.suffix}", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.chmod(tmp, _default_mode())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_table(df: pd.DataFrame, path: str | os.PathLike) -> None:
+    """Write ``df`` as CSV atomically with a fixed float format (byte-identical across runs)."""
+    with atomic_write(path) as fh:
+        df.to_csv(fh, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
+
+
+def read_table(path: str | os.PathLike) -> pd.DataFrame:
+    return pd.read_csv(path)
+
+
+def write_json(obj, path: str | os.PathLike) -> None:
+    with atomic_write(path) as fh:
+        json.dump(obj, fh, indent=2, sort_keys=True, default=_json_default)
+        fh.write("\n")
+
+
+def _json_default(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def sha256_file(path: str | os.PathLike, chunk_bytes: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(chunk_bytes), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class HashMismatch(ValueError):
+    """A downloaded or extracted file does not have the expected sha256."""
+
+
+def verify_sha256(path: str | os.PathLike, expected: str) -> None:
+    """Raise :class:`HashMismatch` naming the file, the expected and the actual hash."""
+    actual = sha256_file(path)
+    if actual != expected.lower():
+        raise HashMismatch(f"sha256 mismatch for {path}: expected {expected.lower()}, actual {actual}")
+
+
+@contextlib.contextmanager
+def log_to(path: str | os.PathLike | None, level: int = logging.INFO) -> Iterator[logging.Logger]:
+    """Send the ``sail`` logger and stderr (tracebacks, tqdm bars) to ``path`` for a Snakemake job."""
+    if path is None:
+        logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+        yield log
+        return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as fh:
+        handler = logging.StreamHandler(fh)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        root = logging.getLogger()
+        root.addHandler(handler)
+        root.setLevel(level)
+        old_stderr = sys.stderr
+        sys.stderr = fh
+        try:
+            yield log
+        except BaseException:
+            log.exception("job failed")
+            raise
+        finally:
+            sys.stderr = old_stderr
+            root.removeHandler(handler)
+
+
+def set_threads(n_threads: int) -> None:
+    """Pin torch, BLAS and numba to ``n_threads`` (Snakemake sets the env vars, numba ignores them)."""
+    if n_threads < 1:
+        raise ValueError(f"n_threads must be >= 1, got {n_threads}")
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(n_threads)
+    try:
+        import torch
+
+        torch.set_num_threads(n_threads)
+    except ImportError:  # pragma: no cover - torch is a hard dependency, but io must not need it
+        pass
+    import numba
+
+    numba.set_num_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS))

@@ -1,0 +1,41 @@
+# Decisions shared by all rule files (which experiment set runs, where its results go, and the
+# list of final outputs). The Snakefile validated the config before it included this file.
+EXPERIMENT = config["experiment"]
+EXP = config["experiments"][EXPERIMENT]
+RES = f"results/{EXPERIMENT}"
+LOGS = f"logs/{EXPERIMENT}"
+# The full set writes the artifact's figures/ (SPEC section 5 stems); other sets write beside
+# their results so a CI run never overwrites a full run's figures.
+FIG = "figures" if EXPERIMENT == "full" else f"{RES}/figures"
+
+# Every rule documents its software stack with this env; it is used only with --sdm conda.
+# Scripts and notebooks import `sail`, installed from this checkout (`pip install -e .`).
+CONDA_ENV = "../envs/sail.yaml"
+
+# Each rule file appends the figures and tables it owns; `rule all` asks for all of them.
+FINAL_OUTPUTS = []
+
+
+def figure(stem):
+    """The pdf and png of one figure, e.g. figure('fig13_mixed_precision')."""
+    return {"pdf": f"{FIG}/{stem}.pdf", "png": f"{FIG}/{stem}.png"}
+
+
+def table(stem):
+    """The csv, md and tex of one table, e.g. table('tab03_accuracy')."""
+    return {ext: f"{FIG}/{stem}.{ext}" for ext in ("csv", "md", "tex")}
+
+
+def get_final_outputs():
+    return FINAL_OUTPUTS
+
+
+def stage(name):
+    """The experiment set's block for one stage (quant, profile, kernels, sim, cost)."""
+    return EXP[name]
+
+
+def deb_file():
+    """The Debian package the corpus is extracted from, under resources/."""
+    c = config["corpus"]
+    return f"resources/corpus/{c['deb_package']}_{c['deb_version']}_all.deb"

@@ -1,0 +1,1 @@
+# Rules of the cost stage (lib/sail/cost).

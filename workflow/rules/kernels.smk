@@ -1,0 +1,1 @@
+# Rules of the kernels stage (lib/sail/kernels).

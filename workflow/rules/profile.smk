@@ -1,0 +1,1 @@
+# Rules of the profile stage (lib/sail/profile).

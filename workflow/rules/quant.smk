@@ -1,0 +1,1 @@
+# Rules of the quant stage (lib/sail/quant).

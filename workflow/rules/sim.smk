@@ -1,0 +1,1 @@
+# Rules of the sim stage (lib/sail/sim).
