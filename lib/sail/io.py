@@ -160,3 +160,26 @@ def set_threads(n_threads: int) -> None:
     import numba
 
     numba.set_num_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS))
+
+
+def write_report_table(df: pd.DataFrame, paths: dict[str, str | os.PathLike], caption: str = "") -> None:
+    """Write one figure-table in every requested format: ``{"csv": ..., "md": ..., "tex": ...}``.
+
+    The markdown and LaTeX forms are for reading and pasting; the CSV is the one compared against
+    ``data/reference/``.
+    """
+    unknown = set(paths) - {"csv", "md", "tex"}
+    if unknown:
+        raise ValueError(f"unknown table formats {sorted(unknown)}; use csv, md, tex")
+    if "csv" in paths:
+        write_table(df, paths["csv"])
+    if "md" in paths:
+        with atomic_write(paths["md"]) as fh:
+            if caption:
+                fh.write(f"{caption}\n\n")
+            fh.write(df.to_markdown(index=False, floatfmt=".4g"))
+            fh.write("\n")
+    if "tex" in paths:
+        with atomic_write(paths["tex"]) as fh:
+            fh.write(df.to_latex(index=False, float_format=lambda v: f"{v:.4g}", caption=caption or None,
+                                 escape=True))
