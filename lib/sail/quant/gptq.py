@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from numba import njit
 
 from sail.quant.core import QuantLinear, check_group_size, check_w_bits
 from sail.quant.rtn import _check_weight, group_params
@@ -126,29 +127,44 @@ def quantize_gptq(w: np.ndarray, h: torch.Tensor | np.ndarray, w_bits: int, grou
     H += damp * torch.mean(torch.diag(H)) * torch.eye(k)
     L = torch.linalg.cholesky(H)
     Hinv = torch.cholesky_inverse(L)
-    Hinv = torch.linalg.cholesky(Hinv, upper=True)  # rows of U give the error-propagation weights
+    Hinv = torch.linalg.cholesky(Hinv, upper=True).numpy()  # rows of U: error-propagation weights
 
-    Q = torch.zeros((m, k), dtype=torch.float32)
+    # Work on Wᵀ (K, M) so that one column of W is one contiguous row for the njit kernel.
+    Wt = np.ascontiguousarray(W.numpy().T)
+    Qt = np.zeros((k, m), np.float32)
     scale = np.zeros((m, k // g), np.float32)
     zero = np.zeros((m, k // g), np.float32)
-    s_col = z_col = None
     for i1 in range(0, k, block):
         i2 = min(i1 + block, k)
-        W1 = W[:, i1:i2].clone()
-        Err1 = torch.zeros_like(W1)
-        Hinv1 = Hinv[i1:i2, i1:i2]
-        for i in range(i2 - i1):
-            col = i1 + i
-            if col % g == 0:
-                # block is a multiple of g, so the whole group lies inside W1 (already updated).
-                s, z = group_params(W1[:, i:i + g].numpy(), w_bits, symmetric)
-                scale[:, col // g], zero[:, col // g] = s, z
-                s_col, z_col = torch.from_numpy(s), torch.from_numpy(z)
-            wcol = W1[:, i]
-            qcol = torch.clamp(torch.round(wcol / s_col + z_col), 0, maxq)
-            Q[:, col] = qcol
-            err = (wcol - s_col * (qcol - z_col)) / Hinv1[i, i]
-            W1[:, i:] -= err[:, None] * Hinv1[i, i:][None, :]
-            Err1[:, i] = err
-        W[:, i2:] -= Err1 @ Hinv[i1:i2, i2:]
-    return QuantLinear(q=Q.numpy().astype(np.uint8), scale=scale, zero=zero, w_bits=w_bits, group_size=g)
+        W1 = Wt[i1:i2].copy()  # (block, M)
+        Err1 = np.zeros_like(W1)
+        Hinv1 = np.ascontiguousarray(Hinv[i1:i2, i1:i2])
+        for c0 in range(0, i2 - i1, g):
+            # block is a multiple of g, so the whole group lies in W1, already error-updated.
+            s, z = group_params(W1[c0:c0 + g].T, w_bits, symmetric)
+            scale[:, (i1 + c0) // g], zero[:, (i1 + c0) // g] = s, z
+            _gptq_columns(W1, Hinv1, Qt[i1:i2], Err1, c0, c0 + g, s, z, np.float32(maxq))
+        Wt[i2:] -= Hinv[i1:i2, i2:].T @ Err1
+    return QuantLinear(q=np.ascontiguousarray(Qt.T).astype(np.uint8), scale=scale, zero=zero, w_bits=w_bits,
+                       group_size=g)
+
+
+@njit(cache=True)
+def _gptq_columns(W1, Hinv1, Q1, Err1, c0, c1, s, z, maxq):  # pragma: no cover - compiled
+    """Quantise rows c0..c1 of the transposed block W1 (block, M) in order (GPTQ's inner loop).
+
+    For column i: q = clip(round(w / s + z)); err = (w - s (q - z)) / U[i, i];
+    then w_j -= err · U[i, j] for the later columns j of the block.
+    """
+    nb, m = W1.shape
+    for i in range(c0, c1):
+        d = Hinv1[i, i]
+        for r in range(m):
+            q = np.rint(W1[i, r] / s[r] + z[r])
+            q = min(max(q, np.float32(0.0)), maxq)
+            Q1[i, r] = q
+            Err1[i, r] = (W1[i, r] - s[r] * (q - z[r])) / d
+        for j in range(i + 1, nb):
+            u = Hinv1[i, j]
+            for r in range(m):
+                W1[j, r] -= Err1[i, r] * u
