@@ -10,13 +10,14 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 import torch
 
 from sail.quant.act import check_a_bits, fake_quantize_activations_torch
 from sail.quant.core import QuantLinear
-from sail.quant.gptq import hessian_error, hessian_key, quantize_gptq
+from sail.quant.gptq import factor_hessian, hessian_error, hessian_key, quantize_gptq
 from sail.quant.rtn import quantize_rtn
 
 log = logging.getLogger("sail")
@@ -40,30 +41,38 @@ def token_windows(ids, window: int, n_windows: int) -> torch.Tensor:
     return ids[: window * n_windows].reshape(n_windows, window)
 
 
-def quantize_layers(model, method: str, w_bits_by_layer: dict[str, int], group_size: int | None,
+def quantize_layers(model, method: str, w_bits: Sequence[int], group_size: int | None,
                     symmetric: bool = False, hessians: dict | None = None, damp: float = 0.01,
-                    progress: bool = True) -> dict[str, QuantLinear]:
-    """Quantise the named linear layers of ``model`` (not modified) with ``method`` ('rtn' or 'gptq')."""
+                    names: Sequence[str] | None = None, progress: bool = True) -> dict[int, dict[str, QuantLinear]]:
+    """Quantise the linear layers of ``model`` (left unmodified) at every width in ``w_bits``.
+
+    Returns ``{w_bits: {layer name: QuantLinear}}``. For GPTQ each Hessian is factored once and
+    reused for the layers that share it and for every bit width.
+    """
     check_method(method)
     if method == "fp":
         raise ValueError("method 'fp' has no quantised layers")
     if method == "gptq" and hessians is None:
         raise ValueError("method 'gptq' needs calibration Hessians")
-    names = sorted(w_bits_by_layer)
+    names = sorted(names if names is not None else model.linear_names(), key=lambda n: (hessian_key(n), n))
     it = names
     if progress:
         from tqdm import tqdm
 
-        it = tqdm(names, desc=f"{method} quantisation", unit="layer")
-    out = {}
+        it = tqdm(names, desc=f"{method} w_bits={list(w_bits)} g={group_size}", unit="layer")
+    out: dict[int, dict[str, QuantLinear]] = {b: {} for b in w_bits}
+    key = factor = None
     for name in it:
         w = model.get_linear_weight(name).detach().cpu().numpy().astype(np.float32)
-        b = w_bits_by_layer[name]
-        if method == "rtn":
-            out[name] = quantize_rtn(w, b, group_size, symmetric=symmetric)
-        else:
-            out[name] = quantize_gptq(w, hessians[hessian_key(name)], b, group_size, symmetric=symmetric, damp=damp)
-    return out
+        if method == "gptq" and hessian_key(name) != key:
+            key = hessian_key(name)
+            factor = factor_hessian(hessians[key], damp)
+        for b in w_bits:
+            if method == "rtn":
+                out[b][name] = quantize_rtn(w, b, group_size, symmetric=symmetric)
+            else:
+                out[b][name] = quantize_gptq(w, factor, b, group_size, symmetric=symmetric)
+    return {b: dict(sorted(d.items())) for b, d in out.items()}
 
 
 def set_quantized_weights(model, qlinears: dict[str, QuantLinear]) -> None:

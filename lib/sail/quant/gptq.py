@@ -21,6 +21,8 @@ variant would likely be somewhat better, so our 2-bit GPTQ rows are a conservati
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 from numba import njit
@@ -95,15 +97,44 @@ def hessian_error(w, w_hat, h: torch.Tensor) -> float:
     return float(torch.einsum("mk,kl,ml->", d, torch.as_tensor(h).double(), d))
 
 
-def quantize_gptq(w: np.ndarray, h: torch.Tensor | np.ndarray, w_bits: int, group_size: int | None,
-                  symmetric: bool = False, damp: float = 0.01, block_size: int = 128) -> QuantLinear:
-    """Quantise ``w`` (M, K) with GPTQ given the input Hessian ``h`` (K, K).
+@dataclass(frozen=True)
+class HessianFactor:
+    """What GPTQ needs from a Hessian: the upper Cholesky factor ``U`` of ``(H + λI)⁻¹`` and the
+    dead-input mask. Computing it is the expensive part for small layers, and q/k/v (gate/up)
+    share one, so callers may compute it once with :func:`factor_hessian` and pass it on."""
+
+    u: np.ndarray  # (K, K) float32, upper triangular
+    dead: np.ndarray  # (K,) bool, inputs that were always zero
+    damp: float
+
+
+def factor_hessian(h: torch.Tensor | np.ndarray, damp: float = 0.01) -> HessianFactor:
+    """``U = chol((H + λ·mean(diag H)·I)⁻¹, upper)`` with dead inputs given ``H_ii = 1`` (GPTQ's recipe)."""
+    if not 0.0 <= damp < 1.0:
+        raise ValueError(f"damp must be in [0, 1), got {damp!r}")
+    H = torch.as_tensor(h, dtype=torch.float32).clone()
+    if H.ndim != 2 or H.shape[0] != H.shape[1]:
+        raise ValueError(f"Hessian must be square (K, K), got {tuple(H.shape)}")
+    k = H.shape[0]
+    dead = torch.diag(H) == 0
+    H[dead, dead] = 1.0
+    H += damp * torch.mean(torch.diag(H)) * torch.eye(k)
+    L = torch.linalg.cholesky(H)
+    hinv = torch.cholesky_inverse(L)
+    u = torch.linalg.cholesky(hinv, upper=True)
+    return HessianFactor(u=u.numpy(), dead=dead.numpy(), damp=damp)
+
+
+def quantize_gptq(w: np.ndarray, h: torch.Tensor | np.ndarray | HessianFactor, w_bits: int,
+                  group_size: int | None, symmetric: bool = False, damp: float = 0.01,
+                  block_size: int = 128) -> QuantLinear:
+    """Quantise ``w`` (M, K) with GPTQ given the input Hessian ``h`` (K, K) or its :class:`HessianFactor`.
 
     Parameters
     ----------
     damp : fraction of the mean Hessian diagonal added to the diagonal (the paper's λ = 1 %),
-        which keeps the Cholesky factorisation stable.
-    block_size : columns per lazy-batch update (paper: 128); rounded up to a multiple of the group.
+        which keeps the Cholesky factorisation stable (ignored when ``h`` is already factored).
+    block_size : columns per lazy-batch update (paper: 128); adjusted so groups align with blocks.
 
     Raises ValueError naming ``w_bits``, ``group_size``, ``damp`` or a mismatched Hessian shape.
     """
@@ -111,60 +142,64 @@ def quantize_gptq(w: np.ndarray, h: torch.Tensor | np.ndarray, w_bits: int, grou
     w_np = _check_weight(w)
     m, k = w_np.shape
     g = check_group_size(group_size, k)
-    if not 0.0 <= damp < 1.0:
-        raise ValueError(f"damp must be in [0, 1), got {damp!r}")
-    h = torch.as_tensor(h, dtype=torch.float32)
-    if tuple(h.shape) != (k, k):
-        raise ValueError(f"Hessian must have shape ({k}, {k}) for K={k}, got {tuple(h.shape)}")
+    f = h if isinstance(h, HessianFactor) else factor_hessian(h, damp)
+    if f.u.shape != (k, k):
+        raise ValueError(f"Hessian must have shape ({k}, {k}) for K={k}, got {f.u.shape}")
+    Hinv = f.u
     maxq = (1 << w_bits) - 1
-    block = g * max(1, block_size // g)
+    block = _block_for(g, block_size)
 
-    W = torch.from_numpy(w_np.copy())
-    H = h.clone()
-    dead = torch.diag(H) == 0  # inputs that were always zero: their weights do not matter
-    H[dead, dead] = 1.0
-    W[:, dead] = 0.0
-    H += damp * torch.mean(torch.diag(H)) * torch.eye(k)
-    L = torch.linalg.cholesky(H)
-    Hinv = torch.cholesky_inverse(L)
-    Hinv = torch.linalg.cholesky(Hinv, upper=True).numpy()  # rows of U: error-propagation weights
-
-    # Work on Wᵀ (K, M) so that one column of W is one contiguous row for the njit kernel.
-    Wt = np.ascontiguousarray(W.numpy().T)
-    Qt = np.zeros((k, m), np.float32)
+    W = w_np.copy()
+    W[:, f.dead] = 0.0
+    Q = np.zeros((m, k), np.float32)
     scale = np.zeros((m, k // g), np.float32)
     zero = np.zeros((m, k // g), np.float32)
+    s = z = None
     for i1 in range(0, k, block):
         i2 = min(i1 + block, k)
-        W1 = Wt[i1:i2].copy()  # (block, M)
+        W1 = np.ascontiguousarray(W[:, i1:i2])
+        Q1 = np.zeros_like(W1)
         Err1 = np.zeros_like(W1)
         Hinv1 = np.ascontiguousarray(Hinv[i1:i2, i1:i2])
-        for c0 in range(0, i2 - i1, g):
-            # block is a multiple of g, so the whole group lies in W1, already error-updated.
-            s, z = group_params(W1[c0:c0 + g].T, w_bits, symmetric)
-            scale[:, (i1 + c0) // g], zero[:, (i1 + c0) // g] = s, z
-            _gptq_columns(W1, Hinv1, Qt[i1:i2], Err1, c0, c0 + g, s, z, np.float32(maxq))
-        Wt[i2:] -= Hinv[i1:i2, i2:].T @ Err1
-    return QuantLinear(q=np.ascontiguousarray(Qt.T).astype(np.uint8), scale=scale, zero=zero, w_bits=w_bits,
-                       group_size=g)
+        for c0 in range(0, i2 - i1, min(g, block)):
+            col = i1 + c0
+            if col % g == 0:
+                # Fix the group's grid from the weights as GPTQ has updated them so far: a group
+                # inside the block is current in W1; a group spanning blocks starts at this block,
+                # and W[:, col:col+g] already holds every earlier block's lazy update.
+                cur = W1[:, c0:c0 + g] if g <= block else W[:, col:col + g]
+                s, z = group_params(cur, w_bits, symmetric)
+                scale[:, col // g], zero[:, col // g] = s, z
+            _gptq_columns(W1, Hinv1, Q1, Err1, c0, c0 + min(g, block), s, z, np.float32(maxq))
+        Q[:, i1:i2] = Q1
+        W[:, i2:] -= Err1 @ Hinv[i1:i2, i2:]
+    return QuantLinear(q=Q.astype(np.uint8), scale=scale, zero=zero, w_bits=w_bits, group_size=g)
+
+
+def _block_for(g: int, block_size: int) -> int:
+    """Lazy-batch width: a multiple of ``g`` (if g ≤ block_size) or the largest divisor of ``g``
+    not above block_size, so every group starts at a column where its weights are up to date."""
+    if g <= block_size:
+        return g * (block_size // g)
+    return max(d for d in range(1, block_size + 1) if g % d == 0)
 
 
 @njit(cache=True)
 def _gptq_columns(W1, Hinv1, Q1, Err1, c0, c1, s, z, maxq):  # pragma: no cover - compiled
-    """Quantise rows c0..c1 of the transposed block W1 (block, M) in order (GPTQ's inner loop).
+    """GPTQ's inner loop over columns c0..c1 of the block W1 (M, block); rows are independent.
 
-    For column i: q = clip(round(w / s + z)); err = (w - s (q - z)) / U[i, i];
+    For column i of row r: q = clip(round(w / s + z)); err = (w - s (q - z)) / U[i, i];
     then w_j -= err · U[i, j] for the later columns j of the block.
     """
-    nb, m = W1.shape
-    for i in range(c0, c1):
-        d = Hinv1[i, i]
-        for r in range(m):
-            q = np.rint(W1[i, r] / s[r] + z[r])
+    m, nb = W1.shape
+    for r in range(m):
+        sr = s[r]
+        zr = z[r]
+        for i in range(c0, c1):
+            q = np.rint(W1[r, i] / sr + zr)
             q = min(max(q, np.float32(0.0)), maxq)
-            Q1[i, r] = q
-            Err1[i, r] = (W1[i, r] - s[r] * (q - z[r])) / d
-        for j in range(i + 1, nb):
-            u = Hinv1[i, j]
-            for r in range(m):
-                W1[j, r] -= Err1[i, r] * u
+            Q1[r, i] = q
+            e = (W1[r, i] - sr * (q - zr)) / Hinv1[i, i]
+            Err1[r, i] = e
+            for j in range(i + 1, nb):
+                W1[r, j] -= e * Hinv1[i, j]
