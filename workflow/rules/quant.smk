@@ -1,1 +1,210 @@
-# Rules of the quant stage (lib/sail/quant).
+# Rules of the quant stage (lib/sail/quant): tokenise the texts, collect calibration Hessians from
+# the fp reference model, quantise (RTN, GPTQ, per-token activations, per-layer mixed precision),
+# measure perplexity per configuration, and assemble tab03_accuracy and fig13_mixed_precision.
+QUANT = stage("quant")
+QRES = f"{RES}/quant"
+QLOGS = f"{LOGS}/quant"
+# One file per tab03 row; the group size -1 (per-channel) is spelled "pc" in file names.
+QUANT_WEIGHT_ROWS = sorted(
+    {
+        f"{QRES}/ppl/{m}_w{b}_g{'pc' if g == -1 else g}.json"
+        for spec in QUANT["weight_rows"]
+        for m in spec["methods"]
+        for b in spec["w_bits"]
+        for g in spec["group_sizes"]
+    }
+)
+QUANT_ACT_ROWS = [f"{QRES}/ppl/act_a{a}.json" for a in QUANT["a_bits"]]
+
+
+rule quant_tokens:
+    input:
+        gguf=GGUF,
+        text="data/corpus/{book}.txt",
+    output:
+        f"{QRES}/tokens/{{book}}.npy",
+    log:
+        f"{QLOGS}/tokens_{{book}}.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/quant_tokens.py"
+
+
+rule quant_hessians:
+    input:
+        gguf=GGUF,
+        tokens=f"{QRES}/tokens/{config['corpus']['calibration_book']}.npy",
+    output:
+        temp(f"{QRES}/hessians.pt"),
+    log:
+        f"{QLOGS}/hessians.log",
+    conda:
+        CONDA_ENV
+    threads: 2
+    params:
+        window=QUANT["window"],
+        n_windows=QUANT["calib_windows"],
+        batch_windows=QUANT["batch_windows"],
+    script:
+        "../scripts/quant_hessians.py"
+
+
+rule quant_reference:
+    input:
+        gguf=GGUF,
+        tokens=f"{QRES}/tokens/{config['corpus']['evaluation_book']}.npy",
+    output:
+        f"{QRES}/ppl/reference.json",
+    log:
+        f"{QLOGS}/ppl_reference.log",
+    conda:
+        CONDA_ENV
+    threads: 2
+    params:
+        method="fp",
+        w_bits=None,
+        group_size=None,
+        a_bits=None,
+        symmetric=False,
+        damp=QUANT["damp"],
+        window=QUANT["window"],
+        batch_windows=QUANT["batch_windows"],
+        n_windows=QUANT["reference_windows"],
+    script:
+        "../scripts/quant_ppl.py"
+
+
+rule quant_ppl_act:
+    input:
+        gguf=GGUF,
+        tokens=f"{QRES}/tokens/{config['corpus']['evaluation_book']}.npy",
+    output:
+        f"{QRES}/ppl/act_a{{a_bits}}.json",
+    log:
+        f"{QLOGS}/ppl_act_a{{a_bits}}.log",
+    wildcard_constraints:
+        a_bits="[0-9]+",
+    conda:
+        CONDA_ENV
+    threads: 2
+    params:
+        method="fp",
+        w_bits=None,
+        group_size=None,
+        a_bits=lambda wc: int(wc.a_bits),
+        symmetric=False,
+        damp=QUANT["damp"],
+        window=QUANT["window"],
+        batch_windows=QUANT["batch_windows"],
+        n_windows=QUANT["eval_windows"],
+    script:
+        "../scripts/quant_ppl.py"
+
+
+rule quant_ppl_weights:
+    input:
+        gguf=GGUF,
+        tokens=f"{QRES}/tokens/{config['corpus']['evaluation_book']}.npy",
+        hessians=lambda wc: f"{QRES}/hessians.pt" if wc.method == "gptq" else [],
+    output:
+        f"{QRES}/ppl/{{method}}_w{{w_bits}}_g{{group}}.json",
+    log:
+        f"{QLOGS}/ppl_{{method}}_w{{w_bits}}_g{{group}}.log",
+    wildcard_constraints:
+        method="rtn|gptq",
+        w_bits="[0-9]+",
+        group="[0-9]+|pc",
+    conda:
+        CONDA_ENV
+    threads: 2
+    params:
+        method=lambda wc: wc.method,
+        w_bits=lambda wc: int(wc.w_bits),
+        group_size=lambda wc: -1 if wc.group == "pc" else int(wc.group),
+        a_bits=None,
+        symmetric=QUANT["symmetric"],
+        damp=QUANT["damp"],
+        window=QUANT["window"],
+        batch_windows=QUANT["batch_windows"],
+        n_windows=QUANT["eval_windows"],
+    script:
+        "../scripts/quant_ppl.py"
+
+
+rule quant_mixed:
+    input:
+        gguf=GGUF,
+        tokens=f"{QRES}/tokens/{config['corpus']['evaluation_book']}.npy",
+        hessians=f"{QRES}/hessians.pt",
+    output:
+        sensitivity=f"{QRES}/mixed/sensitivity.csv",
+        assignment=f"{QRES}/mixed/assignment.csv",
+        ppl=f"{QRES}/mixed/ppl.json",
+    log:
+        f"{QLOGS}/mixed.log",
+    conda:
+        CONDA_ENV
+    threads: 2
+    params:
+        method=QUANT["mixed"]["method"],
+        group_size=QUANT["mixed"]["group_size"],
+        bits=QUANT["mixed"]["bits"],
+        budgets=QUANT["mixed"]["budgets"],
+        symmetric=QUANT["symmetric"],
+        damp=QUANT["damp"],
+        window=QUANT["window"],
+        batch_windows=QUANT["batch_windows"],
+        n_windows=QUANT["eval_windows"],
+    script:
+        "../scripts/quant_mixed.py"
+
+
+rule tab03_accuracy:
+    input:
+        reference=rules.quant_reference.output[0],
+        rows=QUANT_ACT_ROWS + QUANT_WEIGHT_ROWS,
+        mixed=rules.quant_mixed.output.ppl,
+    output:
+        csv=report(
+            table("tab03_accuracy")["csv"],
+            caption="../report/tab03_accuracy.rst",
+            category="Accuracy",
+        ),
+        md=table("tab03_accuracy")["md"],
+        tex=table("tab03_accuracy")["tex"],
+        timing=f"{QRES}/ppl_timing.csv",
+    log:
+        f"{QLOGS}/tab03_accuracy.log",
+    conda:
+        CONDA_ENV
+    params:
+        caption="Perplexity of SmolLM2-135M on Emma (512-token windows) per quantisation configuration; "
+        "the reference is the dequantised Q4_1 GGUF, so W4 group-32 rows are nearly lossless by construction.",
+    script:
+        "../scripts/quant_tab03.py"
+
+
+rule fig13_mixed_precision:
+    input:
+        sensitivity=rules.quant_mixed.output.sensitivity,
+        assignment=rules.quant_mixed.output.assignment,
+        table=table("tab03_accuracy")["csv"],
+    output:
+        pdf=figure("fig13_mixed_precision")["pdf"],
+        png=report(
+            figure("fig13_mixed_precision")["png"],
+            caption="../report/fig13_mixed_precision.rst",
+            category="Accuracy",
+        ),
+    log:
+        notebook=f"{LOGS}/notebooks/fig13_mixed_precision.ipynb",
+    conda:
+        CONDA_ENV
+    notebook:
+        "../../notebooks/fig13_mixed_precision.py.ipynb"
+
+
+FINAL_OUTPUTS.extend(
+    [*table("tab03_accuracy").values(), *figure("fig13_mixed_precision").values()]
+)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -29,16 +28,6 @@ def check_method(method: str) -> str:
     if method not in METHODS:
         raise ValueError(f"unknown quantisation method {method!r}; choose one of {METHODS}")
     return method
-
-
-def token_windows(ids, window: int, n_windows: int) -> torch.Tensor:
-    """The first ``n_windows`` non-overlapping windows of ``window`` tokens, (n_windows, window) int64."""
-    ids = torch.as_tensor(ids, dtype=torch.long).reshape(-1)
-    if window < 2 or n_windows < 1:
-        raise ValueError(f"need window >= 2 and n_windows >= 1, got window={window}, n_windows={n_windows}")
-    if ids.numel() < window * n_windows:
-        raise ValueError(f"text has {ids.numel()} tokens, fewer than {n_windows} windows of {window}")
-    return ids[: window * n_windows].reshape(n_windows, window)
 
 
 def quantize_layers(model, method: str, w_bits: Sequence[int], group_size: int | None,
@@ -103,22 +92,8 @@ def quantized_activations(model, a_bits: int | None):
         yield
 
 
-@dataclass(frozen=True)
-class RowResult:
-    """One row of tab03."""
-
-    method: str
-    w_bits: int | None
-    group_size: int | None  # None: per-channel (or not applicable for fp)
-    a_bits: int | None
-    ppl: float
-    n_tokens: int
-    tokens_per_s: float
-    eval_s: float
-    quant_s: float
-
-
 def timed_perplexity(model, ids, window: int, batch_windows: int, max_windows: int):
+    """``sail.model.perplexity`` plus the wall-clock seconds of the whole evaluation."""
     from sail.model import perplexity
 
     t0 = time.perf_counter()

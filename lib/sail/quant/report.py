@@ -1,0 +1,53 @@
+"""Turn the quant stage's per-row JSON records into tab03_accuracy (deterministic) and a timing table."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+# The GGUF's weights are Q4_1 (4-bit, asymmetric, groups of 32), so re-quantising to 4-bit group 32
+# lands on (almost) the same grid: such rows are nearly lossless by construction, not by merit.
+Q4_1_NOTE = "Q4_1 grid: nearly lossless by construction"
+
+TABLE_COLUMNS = ["row", "method", "w_bits", "group_size", "a_bits", "avg_w_bits", "ppl", "delta_ppl",
+                 "n_tokens", "note"]
+
+
+def _group_label(g) -> str:
+    if g is None:
+        return ""
+    return "per-channel" if int(g) == -1 else str(int(g))
+
+
+def accuracy_table(reference: dict, rows: list[dict], mixed: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(tab03, timing)``: tab03 has one row per configuration, ``delta_ppl`` against the reference.
+
+    ``w_bits``/``a_bits`` are blank when that operand stays fp32; ``avg_w_bits`` is the code
+    width averaged over weights (mixed rows) and equals ``w_bits`` for uniform rows.
+    """
+    ref_ppl = reference["ppl"]
+    out, timing = [], []
+
+    def add(label, method, w_bits, group, a_bits, avg, rec, note=""):
+        out.append({"row": label, "method": method, "w_bits": "" if w_bits is None else str(w_bits),
+                    "group_size": _group_label(group), "a_bits": "" if a_bits is None else str(a_bits),
+                    "avg_w_bits": "" if avg is None else f"{avg:.3f}", "ppl": rec["ppl"],
+                    "delta_ppl": rec["ppl"] - ref_ppl, "n_tokens": rec["n_tokens"], "note": note})
+        timing.append({"row": label, "n_tokens": rec["n_tokens"], "eval_s": rec.get("eval_s", rec["seconds"]),
+                       "forward_s": rec["seconds"], "tokens_per_s": rec["tokens_per_s"],
+                       "quant_s": rec.get("quant_s", 0.0)})
+
+    add("reference", "fp32 (dequantised Q4_1)", None, None, None, None, reference,
+        "the baseline every delta is measured against")
+    act_rows = sorted((r for r in rows if r["method"] == "fp"), key=lambda r: -r["a_bits"])
+    w_rows = sorted((r for r in rows if r["method"] != "fp"),
+                    key=lambda r: (r["method"] != "rtn", r["w_bits"], r["group_size"] == -1, r["group_size"]))
+    for r in act_rows:
+        add(f"A{r['a_bits']}", "per-token activations", None, None, r["a_bits"], None, r)
+    for r in w_rows:
+        note = Q4_1_NOTE if (r["w_bits"] == 4 and r["group_size"] == 32 and not r["symmetric"]) else ""
+        add(f"{r['method']} W{r['w_bits']} g{_group_label(r['group_size'])}", r["method"], r["w_bits"],
+            r["group_size"], None, r["w_bits"], r, note)
+    for m in sorted(mixed, key=lambda m: m["budget"]):
+        add(f"mixed {m['method']} {m['budget']:g} bits", f"{m['method']} mixed", None, m["group_size"], None,
+            m["avg_bits"], m, f"per-layer widths under a {m['budget']:g}-bit budget")
+    return pd.DataFrame(out, columns=TABLE_COLUMNS), pd.DataFrame(timing)
