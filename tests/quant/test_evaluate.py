@@ -1,0 +1,150 @@
+"""The model-facing glue, on a tiny stand-in that implements the documented sail.model API."""
+
+import contextlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from sail.quant.act import fake_quantize_activations_torch
+from sail.quant.evaluate import (check_method, layer_errors, quantize_layers, quantized_activations,
+                                 set_quantized_weights)
+from sail.quant.gptq import capture_hessians, hessian_key
+from sail.quant.report import Q4_1_NOTE, accuracy_table
+from sail.quant.rtn import quantize_rtn
+
+
+class TinyModel:
+    """Embedding -> q,k (shared input) -> down(q*k): enough structure for hooks and shared Hessians."""
+
+    def __init__(self, seed=0, vocab=11, dim=16):
+        g = torch.Generator().manual_seed(seed)
+        self.emb = torch.randn(vocab, dim, generator=g)
+        self.w = {"blocks.0.attn.q": torch.randn(dim, dim, generator=g),
+                  "blocks.0.attn.k": torch.randn(dim, dim, generator=g),
+                  "blocks.0.mlp.down": torch.randn(dim, dim, generator=g)}
+        self.hook = self.impl = None
+        self.inputs = {}
+
+    def linear_names(self):
+        return list(self.w)
+
+    def get_linear_weight(self, name):
+        return self.w[name]
+
+    def set_linear_weight(self, name, w):
+        self.w[name] = torch.as_tensor(w, dtype=torch.float32)
+
+    @contextlib.contextmanager
+    def linear_input_hook(self, fn):
+        self.hook = fn
+        yield
+        self.hook = None
+
+    @contextlib.contextmanager
+    def linear_impl(self, fn):
+        self.impl = fn
+        yield
+        self.impl = None
+
+    def _lin(self, name, x):
+        self.inputs.setdefault(name, []).append(x)
+        if self.hook:
+            self.hook(name, x)
+        return self.impl(name, x, self.w[name]) if self.impl else x @ self.w[name].T
+
+    def __call__(self, ids):
+        x = self.emb[ids].reshape(-1, self.emb.shape[1])
+        h = self._lin("blocks.0.attn.q", x) * self._lin("blocks.0.attn.k", x)
+        return self._lin("blocks.0.mlp.down", h)
+
+
+def test_capture_hessians_counts_shared_inputs_once():
+    model = TinyModel()
+    ids = torch.randint(0, 11, (5, 6), generator=torch.Generator().manual_seed(1))
+    hs = capture_hessians(model, ids, batch_windows=2, progress=False)
+    assert sorted(hs) == ["blocks.0.attn.qkv", "blocks.0.mlp.down"]
+    x = torch.cat(model.inputs["blocks.0.attn.q"])
+    np.testing.assert_allclose(hs[hessian_key("blocks.0.attn.q")].numpy(), (2 / x.shape[0] * x.T @ x).numpy(),
+                               rtol=1e-5, atol=1e-5)
+    assert x.shape[0] == 30  # 5 windows x 6 tokens, not doubled by k
+
+
+def test_quantize_layers_rtn_matches_direct_call_and_restores_nothing():
+    model = TinyModel()
+    before = {n: w.clone() for n, w in model.w.items()}
+    out = quantize_layers(model, "rtn", [2, 4], 8, progress=False)
+    assert sorted(out) == [2, 4]
+    for n in model.linear_names():
+        torch.testing.assert_close(model.w[n], before[n])  # the model is left unmodified
+        np.testing.assert_array_equal(out[4][n].q, quantize_rtn(before[n].numpy(), 4, 8).q)
+    set_quantized_weights(model, out[2])
+    np.testing.assert_allclose(model.w["blocks.0.mlp.down"].numpy(), out[2]["blocks.0.mlp.down"].dequantize())
+
+
+def test_gptq_layers_have_lower_proxy_error_than_rtn():
+    model = TinyModel()
+    ids = torch.randint(0, 11, (8, 16), generator=torch.Generator().manual_seed(2))
+    hs = capture_hessians(model, ids, progress=False)
+    rtn = layer_errors(model, quantize_layers(model, "rtn", [2], 8, progress=False)[2], hs)
+    gptq = layer_errors(model, quantize_layers(model, "gptq", [2], 8, hessians=hs, progress=False)[2], hs)
+    assert sum(gptq.values()) < sum(rtn.values())
+
+
+def test_activation_quantisation_is_applied_inside_the_block_only():
+    model = TinyModel()
+    ids = torch.arange(11)[None]
+    y0 = model(ids)
+    with quantized_activations(model, 4):
+        y4 = model(ids)
+    x = model.emb[ids].reshape(-1, 16)
+    q = fake_quantize_activations_torch(x, 4) @ model.w["blocks.0.attn.q"].T
+    k = fake_quantize_activations_torch(x, 4) @ model.w["blocks.0.attn.k"].T
+    ref = fake_quantize_activations_torch(q * k, 4) @ model.w["blocks.0.mlp.down"].T
+    torch.testing.assert_close(y4, ref)
+    torch.testing.assert_close(model(ids), y0)
+    assert not torch.allclose(y4, y0)
+
+
+def test_unknown_method_named():
+    with pytest.raises(ValueError, match="'awq'"):
+        check_method("awq")
+    with pytest.raises(ValueError, match="Hessians"):
+        quantize_layers(TinyModel(), "gptq", [3], 8, progress=False)
+
+
+def test_accuracy_table_rows_and_notes():
+    rec = lambda ppl, **kw: {"ppl": ppl, "n_tokens": 100, "seconds": 1.0, "tokens_per_s": 200.0, "eval_s": 1.5, **kw}
+    ref = rec(20.0, method="fp", a_bits=None)
+    rows = [rec(21.0, method="fp", a_bits=8, w_bits=None, group_size=None, symmetric=False),
+            rec(30.0, method="rtn", w_bits=4, group_size=32, a_bits=None, symmetric=False),
+            rec(25.0, method="gptq", w_bits=3, group_size=-1, a_bits=None, symmetric=False)]
+    mixed = [dict(rec(24.0), budget=3.0, avg_bits=2.998, method="gptq", group_size=32)]
+    table, timing = accuracy_table(ref, rows, mixed)
+    assert list(table["row"]) == ["reference", "A8", "rtn W4 g32", "gptq W3 gper-channel", "mixed gptq 3 bits"]
+    assert table.loc[2, "note"] == Q4_1_NOTE and table.loc[3, "note"] == ""
+    assert table["delta_ppl"].tolist() == [0.0, 1.0, 10.0, 5.0, 4.0]
+    assert len(timing) == 5
+
+
+GGUF = Path(__file__).resolve().parents[2] / "resources/model/SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+@pytest.mark.model
+@pytest.mark.skipif(not GGUF.exists(), reason=f"real model absent: {GGUF} (run `make model`)")
+def test_real_model_w8_is_lossless_and_w2_is_not():
+    """On the real model, 8-bit RTN barely moves the logits and 2-bit RTN moves them a lot."""
+    from sail.model import load_model
+
+    model = load_model(GGUF)
+    ids = torch.arange(100, 164)[None]
+    with torch.inference_mode():
+        y0 = model(ids)
+        names = [n for n in model.linear_names() if n.startswith("blocks.0.")]
+        orig = {n: model.get_linear_weight(n).clone() for n in names}
+        set_quantized_weights(model, quantize_layers(model, "rtn", [8], 32, names=names, progress=False)[8])
+        d8 = (model(ids) - y0).abs().max().item()
+        set_quantized_weights(model, {n: quantize_rtn(orig[n].numpy(), 2, -1) for n in names})
+        d2 = (model(ids) - y0).abs().max().item()
+    assert d8 < 0.05 * d2
