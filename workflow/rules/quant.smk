@@ -15,6 +15,11 @@ QUANT_WEIGHT_ROWS = sorted(
     }
 )
 QUANT_ACT_ROWS = [f"{QRES}/ppl/act_a{a}.json" for a in QUANT["a_bits"]]
+QMIX = QUANT["mixed"]
+QUANT_MIXED_WEIGHTS = [
+    f"{QRES}/weights/{QMIX['method']}_w{b}_g{'pc' if QMIX['group_size'] == -1 else QMIX['group_size']}.npz"
+    for b in sorted(QMIX["bits"])
+]
 
 
 rule quant_tokens:
@@ -62,12 +67,7 @@ rule quant_reference:
         CONDA_ENV
     threads: 2
     params:
-        method="fp",
-        w_bits=None,
-        group_size=None,
         a_bits=None,
-        symmetric=False,
-        damp=QUANT["damp"],
         window=QUANT["window"],
         batch_windows=QUANT["batch_windows"],
         n_windows=QUANT["reference_windows"],
@@ -89,12 +89,7 @@ rule quant_ppl_act:
         CONDA_ENV
     threads: 2
     params:
-        method="fp",
-        w_bits=None,
-        group_size=None,
         a_bits=lambda wc: int(wc.a_bits),
-        symmetric=False,
-        damp=QUANT["damp"],
         window=QUANT["window"],
         batch_windows=QUANT["batch_windows"],
         n_windows=QUANT["eval_windows"],
@@ -102,11 +97,36 @@ rule quant_ppl_act:
         "../scripts/quant_ppl.py"
 
 
+rule quant_weights:
+    input:
+        gguf=GGUF,
+        hessians=lambda wc: f"{QRES}/hessians.pt" if wc.method == "gptq" else [],
+    output:
+        temp(f"{QRES}/weights/{{method}}_w{{w_bits}}_g{{group}}.npz"),
+    log:
+        f"{QLOGS}/weights_{{method}}_w{{w_bits}}_g{{group}}.log",
+    wildcard_constraints:
+        method="rtn|gptq",
+        w_bits="[0-9]+",
+        group="[0-9]+|pc",
+    conda:
+        CONDA_ENV
+    threads: 2
+    params:
+        method=lambda wc: wc.method,
+        w_bits=lambda wc: int(wc.w_bits),
+        group_size=lambda wc: -1 if wc.group == "pc" else int(wc.group),
+        symmetric=QUANT["symmetric"],
+        damp=QUANT["damp"],
+    script:
+        "../scripts/quant_weights.py"
+
+
 rule quant_ppl_weights:
     input:
         gguf=GGUF,
         tokens=f"{QRES}/tokens/{config['corpus']['evaluation_book']}.npy",
-        hessians=lambda wc: f"{QRES}/hessians.pt" if wc.method == "gptq" else [],
+        weights=f"{QRES}/weights/{{method}}_w{{w_bits}}_g{{group}}.npz",
     output:
         f"{QRES}/ppl/{{method}}_w{{w_bits}}_g{{group}}.json",
     log:
@@ -119,12 +139,7 @@ rule quant_ppl_weights:
         CONDA_ENV
     threads: 2
     params:
-        method=lambda wc: wc.method,
-        w_bits=lambda wc: int(wc.w_bits),
-        group_size=lambda wc: -1 if wc.group == "pc" else int(wc.group),
         a_bits=None,
-        symmetric=QUANT["symmetric"],
-        damp=QUANT["damp"],
         window=QUANT["window"],
         batch_windows=QUANT["batch_windows"],
         n_windows=QUANT["eval_windows"],
@@ -137,6 +152,7 @@ rule quant_mixed:
         gguf=GGUF,
         tokens=f"{QRES}/tokens/{config['corpus']['evaluation_book']}.npy",
         hessians=f"{QRES}/hessians.pt",
+        weights=QUANT_MIXED_WEIGHTS,
     output:
         sensitivity=f"{QRES}/mixed/sensitivity.csv",
         assignment=f"{QRES}/mixed/assignment.csv",
@@ -147,12 +163,10 @@ rule quant_mixed:
         CONDA_ENV
     threads: 2
     params:
-        method=QUANT["mixed"]["method"],
-        group_size=QUANT["mixed"]["group_size"],
-        bits=QUANT["mixed"]["bits"],
-        budgets=QUANT["mixed"]["budgets"],
-        symmetric=QUANT["symmetric"],
-        damp=QUANT["damp"],
+        method=QMIX["method"],
+        group_size=QMIX["group_size"],
+        bits=QMIX["bits"],
+        budgets=QMIX["budgets"],
         window=QUANT["window"],
         batch_windows=QUANT["batch_windows"],
         n_windows=QUANT["eval_windows"],

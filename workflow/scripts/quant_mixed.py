@@ -10,8 +10,9 @@ from sail.io import log_to, set_threads, write_json, write_table
 with log_to(snakemake.log[0]) as log:
     set_threads(snakemake.threads)
     from sail.model import linear_type, load_model
-    from sail.quant.evaluate import layer_errors, quantize_layers, set_quantized_weights, timed_perplexity
+    from sail.quant.evaluate import layer_errors, set_quantized_weights, timed_perplexity
     from sail.quant.mixed import assign_bits, average_bits
+    from sail.quant.storage import load_quantized
 
     p = snakemake.params
     model = load_model(snakemake.input.gguf)
@@ -20,8 +21,15 @@ with log_to(snakemake.log[0]) as log:
     names = sorted(model.linear_names())
     n_params = {n: int(model.get_linear_weight(n).numel()) for n in names}
 
-    qls = quantize_layers(model, p.method, list(p.bits), p.group_size, symmetric=p.symmetric,
-                          hessians=hessians if p.method == "gptq" else None, damp=p.damp)
+    # The uniform rows' own quantised models, so mixed and uniform rows share every layer's codes.
+    qls = {}
+    for path in snakemake.input.weights:
+        layers, meta = load_quantized(path)
+        if (meta["method"], meta["group_size"]) != (p.method, p.group_size):
+            raise ValueError(f"{path}: expected {p.method} g{p.group_size}, got {meta['method']} g{meta['group_size']}")
+        qls[meta["w_bits"]] = layers
+    if sorted(qls) != sorted(p.bits):
+        raise ValueError(f"weights give widths {sorted(qls)}, expected {sorted(p.bits)}")
     errors = {n: {} for n in names}
     rows = []
     for b in sorted(qls):
