@@ -148,3 +148,35 @@ def test_real_model_w8_is_lossless_and_w2_is_not():
         set_quantized_weights(model, {n: quantize_rtn(orig[n].numpy(), 2, -1) for n in names})
         d2 = (model(ids) - y0).abs().max().item()
     assert d8 < 0.05 * d2
+
+
+def test_reference_row_windows_are_the_delta_baseline():
+    rec = lambda ppl, **kw: {"ppl": ppl, "n_tokens": 200, "seconds": 1.0, "tokens_per_s": 200.0, **kw}
+    ref = rec(20.0, method="fp", a_bits=None, ppl_matched=22.0, n_tokens_matched=100)
+    rows = [rec(30.0, method="rtn", w_bits=3, group_size=32, a_bits=None, symmetric=False)]
+    table, _ = accuracy_table(ref, rows, [])
+    assert list(table["row"]) == ["reference", "reference, row windows", "rtn W3 g32"]
+    assert table["n_tokens"].tolist() == [200, 100, 200]
+    assert table.loc[2, "delta_ppl"] == pytest.approx(8.0)
+
+
+def test_reference_perplexity_combines_windows(monkeypatch):
+    """Splitting the reference into the rows' windows plus the rest gives the all-window perplexity."""
+    import math
+    import sail.quant.evaluate as ev
+    from sail.model.eval import PerplexityResult
+
+    nll_per_window = {0: 1.0, 1: 2.0, 2: 3.0, 3: 4.0}
+
+    def fake_timed(model, ids, window, batch_windows, max_windows):
+        start = int(ids[0])  # ids are window indices repeated
+        nll = sum(nll_per_window[start // window + i] for i in range(max_windows))
+        n = max_windows * (window - 1)
+        return PerplexityResult(math.exp(nll / n), nll, n, max_windows, 1.0, 1.0), 1.0
+
+    monkeypatch.setattr(ev, "timed_perplexity", fake_timed)
+    ids = np.arange(4 * 8)
+    matched, total, _ = ev.reference_perplexity(None, ids, 8, 2, 2, 4)
+    assert matched.nll_sum == 3.0
+    assert total["nll_sum"] == 10.0 and total["n_tokens"] == 28
+    assert total["ppl"] == pytest.approx(math.exp(10.0 / 28))

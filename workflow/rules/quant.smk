@@ -71,6 +71,7 @@ rule quant_reference:
         window=QUANT["window"],
         batch_windows=QUANT["batch_windows"],
         n_windows=QUANT["reference_windows"],
+        matched_windows=QUANT["eval_windows"],
     script:
         "../scripts/quant_ppl.py"
 
@@ -93,6 +94,7 @@ rule quant_ppl_act:
         window=QUANT["window"],
         batch_windows=QUANT["batch_windows"],
         n_windows=QUANT["eval_windows"],
+        matched_windows=None,
     script:
         "../scripts/quant_ppl.py"
 
@@ -143,6 +145,7 @@ rule quant_ppl_weights:
         window=QUANT["window"],
         batch_windows=QUANT["batch_windows"],
         n_windows=QUANT["eval_windows"],
+        matched_windows=None,
     script:
         "../scripts/quant_ppl.py"
 

@@ -8,7 +8,8 @@ from sail.io import log_to, set_threads, write_json
 with log_to(snakemake.log[0]) as log:
     set_threads(snakemake.threads)
     from sail.model import load_model
-    from sail.quant.evaluate import quantized_activations, set_quantized_weights, timed_perplexity
+    from sail.quant.evaluate import (quantized_activations, reference_perplexity, set_quantized_weights,
+                                     timed_perplexity)
     from sail.quant.storage import load_quantized
 
     p = snakemake.params
@@ -20,7 +21,14 @@ with log_to(snakemake.log[0]) as log:
         set_quantized_weights(model, qls)
         record.update({k: meta[k] for k in ("method", "w_bits", "group_size", "symmetric", "quant_s")})
         log.info("weights from %s (%d layers)", snakemake.input.weights, len(qls))
-    with quantized_activations(model, p.a_bits):
-        res, eval_s = timed_perplexity(model, ids, p.window, p.batch_windows, p.n_windows)
-    log.info("ppl %.4f on %d tokens, %.1f tokens/s", res.ppl, res.n_tokens, res.tokens_per_s)
-    write_json({**record, "a_bits": p.a_bits, "eval_s": eval_s, **res.as_row()}, snakemake.output[0])
+    if p.matched_windows:  # the reference row: also score exactly the windows the other rows use
+        matched, total, eval_s = reference_perplexity(model, ids, p.window, p.batch_windows, p.matched_windows,
+                                                      p.n_windows)
+        record.update({"ppl_matched": matched.ppl, "n_tokens_matched": matched.n_tokens})
+        row = total
+    else:
+        with quantized_activations(model, p.a_bits):
+            res, eval_s = timed_perplexity(model, ids, p.window, p.batch_windows, p.n_windows)
+        row = res.as_row()
+    log.info("ppl %.4f on %d tokens, %.1f tokens/s", row["ppl"], row["n_tokens"], row["tokens_per_s"])
+    write_json({**record, "a_bits": p.a_bits, "eval_s": eval_s, **row}, snakemake.output[0])

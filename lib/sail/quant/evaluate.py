@@ -100,3 +100,31 @@ def timed_perplexity(model, ids, window: int, batch_windows: int, max_windows: i
     with torch.inference_mode():
         res = perplexity(model, ids, window=window, batch_windows=batch_windows, max_windows=max_windows)
     return res, time.perf_counter() - t0
+
+
+def reference_perplexity(model, ids, window: int, batch_windows: int, matched_windows: int, total_windows: int):
+    """Reference perplexity on ``total_windows`` windows, and separately on the first
+    ``matched_windows`` (the windows every other row is scored on, so deltas compare like with like).
+
+    Returns ``(matched, total, eval_s)``; ``total`` is a dict in ``PerplexityResult.as_row`` form
+    combining both passes (windows are independent, so NLL sums add).
+    """
+    import math
+
+    if not 1 <= matched_windows <= total_windows:
+        raise ValueError(f"need 1 <= matched_windows <= total_windows, got {matched_windows}, {total_windows}")
+    first, s1 = timed_perplexity(model, ids, window, batch_windows, matched_windows)
+    rows = [first.as_row()]
+    eval_s = s1
+    if total_windows > matched_windows:
+        rest, s2 = timed_perplexity(model, np.asarray(ids)[matched_windows * window:], window, batch_windows,
+                                    total_windows - matched_windows)
+        rows.append(rest.as_row())
+        eval_s += s2
+    nll = sum(r["nll_sum"] for r in rows)
+    n_tok = sum(r["n_tokens"] for r in rows)
+    n_win = sum(r["n_windows"] for r in rows)
+    seconds = sum(r["seconds"] for r in rows)
+    total = {"ppl": math.exp(nll / n_tok), "nll_sum": nll, "n_tokens": n_tok, "n_windows": n_win,
+             "seconds": seconds, "tokens_per_s": n_win * window / seconds}
+    return first, total, eval_s

@@ -19,12 +19,14 @@ def _group_label(g) -> str:
 
 
 def accuracy_table(reference: dict, rows: list[dict], mixed: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``(tab03, timing)``: tab03 has one row per configuration, ``delta_ppl`` against the reference.
+    """``(tab03, timing)``: tab03 has one row per configuration, ``delta_ppl`` against the reference
+    scored on the same windows (``ppl_matched``, when the reference has more windows than the rows).
 
     ``w_bits``/``a_bits`` are blank when that operand stays fp32; ``avg_w_bits`` is the code
     width averaged over weights (mixed rows) and equals ``w_bits`` for uniform rows.
     """
-    ref_ppl = reference["ppl"]
+    # Deltas compare like with like: the reference scored on exactly the rows' windows.
+    ref_ppl = reference.get("ppl_matched", reference["ppl"])
     out, timing = [], []
 
     def add(label, method, w_bits, group, a_bits, avg, rec, note=""):
@@ -37,7 +39,11 @@ def accuracy_table(reference: dict, rows: list[dict], mixed: list[dict]) -> tupl
                        "quant_s": rec.get("quant_s", 0.0)})
 
     add("reference", "fp32 (dequantised Q4_1)", None, None, None, None, reference,
-        "the baseline every delta is measured against")
+        "all reference windows" if "ppl_matched" in reference else "the baseline of every delta")
+    if "ppl_matched" in reference:
+        matched = {**reference, "ppl": reference["ppl_matched"], "n_tokens": reference["n_tokens_matched"]}
+        out.append({**out[-1], "row": "reference, row windows", "ppl": matched["ppl"], "delta_ppl": 0.0,
+                    "n_tokens": matched["n_tokens"], "note": "the same windows as every other row; baseline of delta_ppl"})
     act_rows = sorted((r for r in rows if r["method"] == "fp"), key=lambda r: -r["a_bits"])
     w_rows = sorted((r for r in rows if r["method"] != "fp"),
                     key=lambda r: (r["method"] != "rtn", r["w_bits"], r["group_size"] == -1, r["group_size"]))
