@@ -1,22 +1,22 @@
-"""GPTQ weight quantisation (Frantar et al., ICLR 2023, arXiv 2210.17323, Algorithm 1), in torch.
+"""GPTQ weight quantisation (Frantar et al., ICLR 2023, arXiv 2210.17323, Algorithm 1).
 
 GPTQ quantises the columns of ``W`` (M x K) one at a time and spreads each column's rounding error
 over the not-yet-quantised columns, weighted by the inverse Hessian ``H = 2/N · Xᵀ X`` of the layer's
 calibration inputs ``X`` (N x K), so that the layer *output* error ``‖X Wᵀ − X Ŵᵀ‖²`` — equivalently
-``tr(ΔW H ΔWᵀ)`` — is small, not the weight error. It uses the same grid as RTN (shared
+``tr(ΔW H ΔWᵀ)`` — is small, not the weight error. Hessian algebra (Cholesky) runs in torch, the
+column loop is a numba kernel. It uses the same grid as RTN (shared
 :func:`sail.quant.rtn.group_params`): scale and zero-point of a group are fixed when GPTQ reaches
-the group's first column, from the already error-updated weights (the paper's "static groups off"
-variant). With ``H = I`` GPTQ reduces to RTN exactly (tested).
+the group's first column, from the already error-updated weights (as the authors' reference code
+does without act-order). With ``H = I`` GPTQ reduces to RTN exactly (tested).
 
 **Where the Hessians come from (a design decision).** We collect ``H`` once, from the
 *dequantised reference model* (non-sequential), and reuse it for every bit width and group size.
 The paper's sequential variant re-collects each block's inputs from the already-quantised
-preceding blocks; that needs one calibration forward pass per block *per configuration* (30 passes
-x every grid row), which does not fit the 25-minute budget on 2 cores, while the non-sequential
-variant costs one pass for the whole grid. The cost is that a layer's compensation ignores the
-error of earlier quantised layers; at 3-4 bits the two variants are known to differ little
-(GPTQ paper, section 4, and AutoGPTQ's `true_sequential` ablations), at 2 bits the sequential
-variant would likely be somewhat better, so our 2-bit GPTQ rows are a conservative estimate.
+preceding blocks; that needs a calibration pass per block *per configuration* (every grid row),
+which does not fit the 25-minute budget on 2 cores, while the non-sequential variant costs one
+pass for the whole grid. The price: a layer's compensation ignores the error that earlier
+quantised layers put into its input. We did not measure the sequential variant; we expect the gap
+to be small at 3-4 bits and larger at 2 bits, so our 2-bit GPTQ rows are, if anything, pessimistic.
 """
 
 from __future__ import annotations
