@@ -180,3 +180,15 @@ def test_reference_perplexity_combines_windows(monkeypatch):
     assert matched.nll_sum == 3.0
     assert total["nll_sum"] == 10.0 and total["n_tokens"] == 28
     assert total["ppl"] == pytest.approx(math.exp(10.0 / 28))
+
+
+def test_weight_error_stats_detect_a_coinciding_grid():
+    from sail.quant.evaluate import weight_error_stats
+
+    rng = np.random.default_rng(4)
+    w = rng.standard_normal((8, 64)).astype(np.float32)
+    on_grid = quantize_rtn(w, 3, 16).dequantize()
+    same = weight_error_stats({"a": on_grid}, {"a": quantize_rtn(on_grid, 3, 16)})
+    assert same["w_exact_frac"] == 1.0 and same["w_rel_rmse"] < 1e-6
+    coarse = weight_error_stats({"a": w}, {"a": quantize_rtn(w, 2, 16)})
+    assert coarse["w_exact_frac"] < 0.05 and 0.1 < coarse["w_rel_rmse"] < 1.0

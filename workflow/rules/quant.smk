@@ -197,7 +197,7 @@ rule tab03_accuracy:
         CONDA_ENV
     params:
         caption="Perplexity of SmolLM2-135M on Emma (512-token windows) per quantisation configuration; "
-        "the reference is the dequantised Q4_1 GGUF, so W4 group-32 rows are nearly lossless by construction.",
+        "the reference is the dequantised Q4_1 GGUF (w_exact_frac: share of weights a row reproduces exactly).",
     script:
         "../scripts/quant_tab03.py"
 

@@ -19,7 +19,8 @@ with log_to(snakemake.log[0]) as log:
     if "weights" in snakemake.input.keys():
         qls, meta = load_quantized(snakemake.input.weights)
         set_quantized_weights(model, qls)
-        record.update({k: meta[k] for k in ("method", "w_bits", "group_size", "symmetric", "quant_s")})
+        record.update({k: meta[k] for k in ("method", "w_bits", "group_size", "symmetric", "quant_s",
+                                            "w_exact_frac", "w_rel_rmse")})
         log.info("weights from %s (%d layers)", snakemake.input.weights, len(qls))
     if p.matched_windows:  # the reference row: also score exactly the windows the other rows use
         matched, total, eval_s = reference_perplexity(model, ids, p.window, p.batch_windows, p.matched_windows,

@@ -64,6 +64,24 @@ def quantize_layers(model, method: str, w_bits: Sequence[int], group_size: int |
     return {b: dict(sorted(d.items())) for b, d in out.items()}
 
 
+def weight_error_stats(weights: dict[str, np.ndarray], qlinears: dict[str, QuantLinear]) -> dict[str, float]:
+    """How far the quantised weights are from the originals, over all layers.
+
+    ``w_exact_frac``: share of weights reproduced exactly (to 1e-6 of the layer's max |w|), which
+    shows whether a grid coincides with the source's Q4_1 grid; ``w_rel_rmse``: ‖ΔW‖ / ‖W‖.
+    """
+    exact = total = 0
+    d2 = w2 = 0.0
+    for name in sorted(qlinears):
+        w = np.asarray(weights[name], np.float64)
+        d = qlinears[name].dequantize().astype(np.float64) - w
+        exact += int(np.count_nonzero(np.abs(d) <= 1e-6 * np.abs(w).max()))
+        total += w.size
+        d2 += float(np.sum(d * d))
+        w2 += float(np.sum(w * w))
+    return {"w_exact_frac": exact / total, "w_rel_rmse": float(np.sqrt(d2 / w2))}
+
+
 def set_quantized_weights(model, qlinears: dict[str, QuantLinear]) -> None:
     """Replace each layer's weight by its dequantised quantised version."""
     for name in sorted(qlinears):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-# The GGUF's weights are Q4_1 (4-bit, asymmetric, groups of 32), so re-quantising to 4-bit group 32
-# lands on (almost) the same grid: such rows are nearly lossless by construction, not by merit.
-Q4_1_NOTE = "Q4_1 grid: nearly lossless by construction"
+# The GGUF's weights are Q4_1 (4-bit, groups of 32, fp16 scale and fp16 *minimum*). A 4-bit
+# group-32 grid with a free (float) offset would reproduce them exactly, so such rows could look too
+# good. Our asymmetric grid has an integer zero-point (what integer LUT-GEMV needs), which shifts
+# the grid by a fraction of a step: w_exact_frac says how close to lossless a row really is.
+Q4_1_NOTE = "same shape as the source Q4_1 grid; lossless only if w_exact_frac ~ 1"
 
 TABLE_COLUMNS = ["row", "method", "w_bits", "group_size", "a_bits", "avg_w_bits", "ppl", "delta_ppl",
-                 "n_tokens", "note"]
+                 "n_tokens", "w_exact_frac", "w_rel_rmse", "note"]
 
 
 def _group_label(g) -> str:
@@ -33,7 +35,8 @@ def accuracy_table(reference: dict, rows: list[dict], mixed: list[dict]) -> tupl
         out.append({"row": label, "method": method, "w_bits": "" if w_bits is None else str(w_bits),
                     "group_size": _group_label(group), "a_bits": "" if a_bits is None else str(a_bits),
                     "avg_w_bits": "" if avg is None else f"{avg:.3f}", "ppl": rec["ppl"],
-                    "delta_ppl": rec["ppl"] - ref_ppl, "n_tokens": rec["n_tokens"], "note": note})
+                    "delta_ppl": rec["ppl"] - ref_ppl, "n_tokens": rec["n_tokens"],
+                    "w_exact_frac": rec.get("w_exact_frac"), "w_rel_rmse": rec.get("w_rel_rmse"), "note": note})
         timing.append({"row": label, "n_tokens": rec["n_tokens"], "eval_s": rec.get("eval_s", rec["seconds"]),
                        "forward_s": rec["seconds"], "tokens_per_s": rec["tokens_per_s"],
                        "quant_s": rec.get("quant_s", 0.0)})
