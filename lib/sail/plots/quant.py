@@ -38,6 +38,8 @@ def plot_mixed_precision(sensitivity: pd.DataFrame, assignment: pd.DataFrame, ta
     asg["type"] = asg["layer"].str.rsplit(".", n=1).str[1]
 
     fig, axes = plt.subplots(1, 3, figsize=(DOUBLE_COLUMN_IN, 2.4), width_ratios=[1.3, 1.3, 1.0])
+    for ax in axes[:2]:
+        ax.grid(False)  # heatmaps: the style's grid would draw over the cells
     ax = axes[0]
     im = ax.imshow(_grid(sens, "log_error"), aspect="auto", cmap="viridis")
     ax.set_yticks(range(len(TYPE_ORDER)), TYPE_ORDER)
@@ -62,8 +64,11 @@ def plot_mixed_precision(sensitivity: pd.DataFrame, assignment: pd.DataFrame, ta
     uni = uni.sort_values("avg_w_bits")
     ax.plot(uni["avg_w_bits"], uni["ppl"], "o-", label=f"uniform {method} g{group}")
     ax.plot(mixed["avg_w_bits"], mixed["ppl"], "s--", label=f"mixed {method} g{group}")
-    ref = table[table["row"] == "reference"]["ppl"].iloc[0]
-    ax.axhline(ref, color="grey", lw=0.8, ls=":", label="reference")
+    # The reference scored on the same windows as the other rows, when the table has it.
+    ref_rows = table[table["row"] == "reference, row windows"]
+    if ref_rows.empty:
+        ref_rows = table[table["row"] == "reference"]
+    ax.axhline(ref_rows["ppl"].iloc[0], color="grey", lw=0.8, ls=":", label="reference")
     ax.set_yscale("log")
     ax.set_xlabel("average weight bits")
     ax.set_ylabel("perplexity (Emma)")
