@@ -188,6 +188,20 @@ def lut_geometry(p, m, k, w_bits, a_bits):
     return entry_bits, entries_per_row, k_groups, acc_bits
 
 
+def sail_layer_ops(m, k, n_bw, a_bits, batch, zero_frac=0.0, hit_frac=0.0) -> dict:
+    """Entry-level operation counts the SAIL model charges for one GEMV (vectorised twin of ``opcount.lut_gemv``).
+
+    ``k`` must already be padded to a multiple of ``n_bw``. PRT hits and zero skips avoid SRAM reads;
+    zero skips also avoid the accumulate, hits do not (the reused row is still added). These equal the
+    pattern-aware kernel's ``lookups``, ``table_build_adds``, ``sram_reads`` and ``accumulates_performed``
+    (tests/sim/test_opcount_kernels.py).
+    """
+    groups = m * (k / n_bw)
+    lookups = batch * a_bits * groups
+    return {"table_build_adds": groups * (2.0 ** n_bw - n_bw - 1), "lookups": lookups,
+            "sram_reads": lookups * (1.0 - zero_frac - hit_frac), "accumulates": lookups * (1.0 - zero_frac)}
+
+
 def _gemv_sail(p, opts, m, k, w_bits, a_bits, batch, group_size, prt):
     profile, acc_style = opts["op_profile"], opts["accumulate_style"]
     if acc_style not in ("near_array", "bit_serial"):
@@ -199,15 +213,18 @@ def _gemv_sail(p, opts, m, k, w_bits, a_bits, batch, group_size, prt):
     entry_bits, epr, k_groups, acc_bits = lut_geometry(p, m, k, w_bits, a_bits)
     groups = m * k_groups
     zero_frac, hit_frac = prt
+    ops = sail_layer_ops(m, k_groups * n_bw, n_bw, a_bits, batch, zero_frac, hit_frac)
     # Table construction: opcount's incremental subset sums, bit-serial over every bit line.
-    build_adds = groups * (2.0 ** n_bw - n_bw - 1)
+    build_adds = ops["table_build_adds"]
     build_s = np.ceil(build_adds / lanes) * profiles.add_cycles(profile, entry_bits) / f
     # Lookups: opcount's B * a * M * K/n_bw entry lookups, entries_per_row of them per row read.
     blocks = np.ceil(m / epr) * k_groups  # independent (row slab, j) table blocks
     n_eff = np.minimum(n_arr, blocks)  # tensor-level scheduling: a small layer cannot fill every array
-    row_reads = batch * a_bits * blocks
-    reads_left = row_reads * (1.0 - zero_frac - hit_frac)  # PRT hits and zero skips skip the SRAM read
-    accs_left = row_reads * (1.0 - zero_frac)  # SHORTCUT(prt-hit): a hit still pays its accumulate
+    # One row read serves a slab of entries_per_row output rows: row counts = entry counts / M * slabs.
+    slabs_per_row = np.ceil(m / epr) / m
+    row_reads = ops["lookups"] * slabs_per_row
+    reads_left = ops["sram_reads"] * slabs_per_row  # PRT hits and zero skips skip the SRAM read
+    accs_left = ops["accumulates"] * slabs_per_row  # SHORTCUT(prt-hit): a hit still pays its accumulate
     lookup_s = reads_left * p["csram.read_cycles"] / n_eff / f
     if acc_style == "near_array":
         acc_s = accs_left * p["csram.accumulate_cycles"] / n_eff / f
@@ -359,3 +376,23 @@ def evaluate(hw: HwConfig, model: ModelSpec, w_bits, a_bits, batch, context, gro
         lookups = (g["row_reads"] * count).sum(axis=0)
         out["prt_avoided_fraction"] = 1.0 - (g["reads_left"] * count).sum(axis=0) / lookups + zeros
     return out
+
+
+def sail_layer_cycles(hw: HwConfig, m, k, w_bits, a_bits, batch, zero_frac=0.0, hit_frac=0.0,
+                      params: dict | None = None) -> dict:
+    """C-SRAM computation cycles of one SAIL GEMV (table build + lookups + exposed accumulate), vectorised.
+
+    The "computation cycles" the paper's PRT claim (-13.8 %) refers to; DRAM, NoC and conversion excluded.
+    """
+    if hw.system != "sail":
+        raise ValueError(f"sail_layer_cycles needs a sail description, got system {hw.system!r}")
+    p = hw.values() | (params or {})
+    _check_values(p, "sail")
+    opts = {k_: v.value for k_, v in hw.options.items()}
+    m, k = np.asarray(m, dtype=float), np.asarray(k, dtype=float)
+    g = _gemv_sail(p, opts, m, k, np.asarray(w_bits, float), np.asarray(a_bits, float), np.asarray(batch, float), 128,
+                   (np.asarray(zero_frac, float), np.asarray(hit_frac, float)))
+    f = p["csram.clock_ghz"] * 1e9
+    return {"cycles": g["compute_cycles"], "table_build_cycles": g["table_build_s"] * f,
+            "lookup_cycles": g["lookup_s"] * f, "accumulate_cycles": g["accumulate_s"] * f,
+            "row_reads": g["row_reads"], "sram_reads": g["reads_left"]}
