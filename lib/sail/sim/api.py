@@ -80,14 +80,15 @@ def prt_fractions(prt: pd.DataFrame | None, layer_types, n_bw: int, a_bits: int,
     have = np.array(sorted(sel.batch.unique()), dtype=float)
     nearest = have[np.abs(np.log2(have)[:, None] - np.log2(batch)[None, :]).argmin(axis=0)]
     agg = sel.groupby("batch")[["lookups", "zero_skips", "prt_hits"]].sum()
-    by = sel.set_index(["layer_type", "batch"])[["lookups", "zero_skips", "prt_hits"]]
-    zf, hf = np.zeros(shape), np.zeros(shape)
+    by = sel.groupby(["layer_type", "batch"])[["lookups", "zero_skips", "prt_hits"]].sum()
+    uniq, inverse = np.unique(nearest, return_inverse=True)
+    zu, hu = np.zeros((len(layer_types), uniq.size)), np.zeros((len(layer_types), uniq.size))
     for i, t in enumerate(layer_types):
-        for j, b in enumerate(nearest):
+        for j, b in enumerate(uniq):
             row = by.loc[(t, b)] if (t, b) in by.index else agg.loc[b]
-            zf[i, j] = row.zero_skips / row.lookups
-            hf[i, j] = row.prt_hits / row.lookups
-    return zf, hf
+            zu[i, j] = row.zero_skips / row.lookups
+            hu[i, j] = row.prt_hits / row.lookups
+    return zu[:, inverse], hu[:, inverse]
 
 
 def simulate(hw: HwConfig, model: str, w_bits: int, a_bits: int, batch: int, context: int,
