@@ -22,6 +22,7 @@ with log_to(snakemake.log[0]):
     write_table(region, snakemake.output.region)
     write_table(benchmark_row(len(sens), seconds, snakemake.threads).assign(cpu_count=os.cpu_count()),
                 snakemake.output.benchmark)
-    claim = speedup_claim(speedup, sens, region, pa.axes)
+    defaults = {k: (sail.options[k].value if k in sail.options else sail.value(k)) for k in pa.axes}
+    claim = speedup_claim(speedup, sens, region, pa.axes, defaults)
     log.info("speedup_cpu: %s (%s) %s", claim.our_value, claim.verdict, claim.why)
     write_claim(claim, snakemake.output.claim)

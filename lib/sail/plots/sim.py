@@ -103,7 +103,8 @@ def plot_sensitivity(sens: pd.DataFrame, params: list[str]):
         vals = sorted(sens[p].unique(), key=lambda v: (isinstance(v, str), v))
         data = [sens[sens[p] == v].speedup_vs_cpu.to_numpy() for v in vals]
         ax.boxplot(data, whis=(0, 100), widths=0.6, medianprops={"color": "C1"})
-        ax.set_xticks(range(1, len(vals) + 1), [str(v).replace("_", "\n") for v in vals], fontsize=5)
+        ax.set_xticks(range(1, len(vals) + 1), [str(v).replace("_", "\n") for v in vals], fontsize=5,
+                      rotation=0 if isinstance(vals[0], str) else 90)
         ax.axhline(PAPER_SPEEDUP, color="k", ls="--", lw=0.8)
         ax.set_title(p.split(".")[-1], fontsize=7)
         ax.set_yscale("log")
