@@ -10,7 +10,7 @@ import pandas as pd
 from sail.plots.style import DOUBLE_COLUMN_IN, SINGLE_COLUMN_IN, apply_style
 
 PAPER_SPEEDUP = 10.7
-SYSTEM_LABELS = {"sail": "SAIL", "cpu": "CPU (N1 x64)", "gpu": "V100", "pim_bitserial": "bit-serial in-LLC",
+SYSTEM_LABELS = {"sail": "SAIL", "cpu": "CPU (N1 x64)", "v100": "V100", "pim_bitserial": "bit-serial in-LLC",
                  "pim_lut": "LUT-in-cache", "pim_dram": "bank DRAM-PIM"}
 COMPONENT_LABELS = {"table_build_s": "table build", "lookup_s": "lookup", "accumulate_s": "accumulate",
                     "convert_s": "type conversion", "pim_compute_s": "PIM compute", "cpu_gemv_s": "CPU GEMV",

@@ -114,8 +114,8 @@ def simulate(hw: HwConfig, model: str, w_bits: int, a_bits: int, batch: int, con
     f = {k: float(np.asarray(v).reshape(-1)[0]) for k, v in r.items()
          if k not in ("layer_types", "layers_dram_bytes")}
     layer_bytes = {t: float(np.asarray(b).reshape(-1)[0]) for t, b in zip(r["layer_types"], r["layers_dram_bytes"])}
-    return SimResult(system=hw2.system, hw=hw2.name, model=model, w_bits=w_bits, a_bits=a_bits, batch=batch,
-                     context=context, tokens_per_s=f["tokens_per_s"],
+    return SimResult(system=SYSTEM_NAMES.get(hw2.system, hw2.system), hw=hw2.name, model=model, w_bits=w_bits,
+                     a_bits=a_bits, batch=batch, context=context, tokens_per_s=f["tokens_per_s"],
                      memory_bound_tokens_per_s=f["memory_bound_tokens_per_s"],
                      compute_bound_tokens_per_s=f["compute_bound_tokens_per_s"], step_s=f["step_s"],
                      breakdown_s={k: f[k] for k in BREAKDOWN_KEYS}, weight_bytes=f["weight_bytes"],
@@ -125,6 +125,8 @@ def simulate(hw: HwConfig, model: str, w_bits: int, a_bits: int, batch: int, con
 
 
 WORKLOAD = ("w_bits", "a_bits", "batch", "context")
+# Names in results (decode.csv contract with the cost stage): the GPU roofline is reported as "v100".
+SYSTEM_NAMES = {"gpu": "v100"}
 
 
 def sweep(hw: HwConfig, points: pd.DataFrame, group_size: int = 128, prt: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -165,6 +167,6 @@ def sweep(hw: HwConfig, points: pd.DataFrame, group_size: int = 128, prt: pd.Dat
         outs.append(pd.DataFrame(cols, index=grp.index))
     res = pd.concat(outs).sort_index()
     out = points.join(res)
-    out.insert(0, "system", hw.system)
+    out.insert(0, "system", SYSTEM_NAMES.get(hw.system, hw.system))
     out.insert(1, "hw", hw.name)
     return out
