@@ -27,15 +27,22 @@ def _parse_set(items: list[str]) -> dict:
 
 def _simulate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hw", required=True, help="hardware description, e.g. config/hw/sail.yaml")
-    p.add_argument("--model", required=True, help="llama2-7b, llama2-13b, llama2-70b, llama3-8b, smollm2-135m")
+    p.add_argument(
+        "--model", required=True, help="llama2-7b, llama2-13b, llama2-70b, llama3-8b, smollm2-135m"
+    )
     p.add_argument("--w-bits", type=int, required=True)
     p.add_argument("--a-bits", type=int, required=True)
     p.add_argument("--batch", type=int, required=True)
     p.add_argument("--context", type=int, required=True)
     p.add_argument("--group-size", type=int, default=128)
     p.add_argument("--prt", help="the profiling stage's prt_hits.csv (SAIL only; default: no pattern reuse)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a hardware parameter, e.g. --set csram.arrays_per_slice=16")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a hardware parameter, e.g. --set csram.arrays_per_slice=16",
+    )
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
 
 
@@ -46,8 +53,17 @@ def _simulate_run(a: argparse.Namespace) -> int:
 
     hw = load_hw(a.hw)
     prt = pd.read_csv(a.prt) if a.prt else None
-    r = simulate(hw, model=a.model, w_bits=a.w_bits, a_bits=a.a_bits, batch=a.batch, context=a.context,
-                 overrides=_parse_set(a.set), group_size=a.group_size, prt=prt)
+    r = simulate(
+        hw,
+        model=a.model,
+        w_bits=a.w_bits,
+        a_bits=a.a_bits,
+        batch=a.batch,
+        context=a.context,
+        overrides=_parse_set(a.set),
+        group_size=a.group_size,
+        prt=prt,
+    )
     if a.json:
         print(json.dumps(r.to_dict(), indent=2, sort_keys=True))
         return 0

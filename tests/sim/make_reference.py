@@ -13,5 +13,7 @@ from sail.sim import load_hw  # noqa: E402
 from test_prt_and_claims import reference_points  # noqa: E402
 
 prt = pd.read_csv(HERE / "fixtures" / "prt_hits.csv")
-write_table(reference_points(lambda n: load_hw(HERE.parents[1] / "config" / "hw" / f"{n}.yaml"), prt),
-            HERE / "reference_outputs" / "quick.csv")
+write_table(
+    reference_points(lambda n: load_hw(HERE.parents[1] / "config" / "hw" / f"{n}.yaml"), prt),
+    HERE / "reference_outputs" / "quick.csv",
+)

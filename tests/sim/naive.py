@@ -8,15 +8,23 @@ from sail.sim.opcount import lut_gemv
 
 
 def _host(p, spec, batch, context):
-    vec = p["cpu.cores"] * p["cpu.fp32_flops_per_cycle"] * p["cpu.clock_ghz"] * 1e9 * p["cpu.vector_efficiency"]
+    vec = (
+        p["cpu.cores"] * p["cpu.fp32_flops_per_cycle"] * p["cpu.clock_ghz"] * 1e9 * p["cpu.vector_efficiency"]
+    )
     bw = p["memory.dram_bw_gbps"] * 1e9 * p["memory.dram_efficiency"]
     attention = other = 0.0
     for _ in range(spec.n_layers):
         kv = batch * 2 * spec.n_kv_heads * spec.head_dim * context * p["memory.kv_bytes_per_element"]
         flops = batch * (4 * spec.n_heads * spec.head_dim * context + 5 * spec.n_heads * context)
         attention += max(kv / bw, flops / vec)
-        other += batch * (spec.dim * p["cpu.elementwise_flops_per_hidden"]
-                          + spec.ffn_dim * p["cpu.elementwise_flops_per_ffn"]) / vec
+        other += (
+            batch
+            * (
+                spec.dim * p["cpu.elementwise_flops_per_hidden"]
+                + spec.ffn_dim * p["cpu.elementwise_flops_per_ffn"]
+            )
+            / vec
+        )
     return attention + other
 
 
@@ -34,7 +42,7 @@ def sail_step_s(hw, model, w_bits, a_bits, batch, context, group_size=128):
     total = _host(p, spec, batch, context)
     for _, m, k, count in spec.gemv_layers():
         ops = lut_gemv(m, k, n_bw, a_bits, batch)
-        entry_bits = math.ceil(math.log2(n_bw * (2 ** w_bits - 1) + 1))
+        entry_bits = math.ceil(math.log2(n_bw * (2**w_bits - 1) + 1))
         epr = cols // entry_bits
         row_reads = ops.lookups / m * math.ceil(m / epr)  # one row read serves epr output rows
         arrays = min(n_arr, math.ceil(m / epr) * (k // n_bw))
@@ -46,8 +54,11 @@ def sail_step_s(hw, model, w_bits, a_bits, batch, context, group_size=128):
         wbytes = m * k * w_bits / 8 + m * k / group_size * p["memory.scale_zero_bytes_per_group"]
         dram = wbytes / (p["memory.dram_bw_gbps"] * 1e9 * p["memory.dram_efficiency"])
         link = p["noc.link_bytes_per_cycle"] * p["noc.clock_ghz"] * 1e9
-        noc = (batch * k * a_bits / 8) / link + batch * m * 4 / (link * p["llc.slices"]) \
+        noc = (
+            (batch * k * a_bits / 8) / link
+            + batch * m * 4 / (link * p["llc.slices"])
             + 2 * p["noc.diameter_hops"] * p["noc.hop_latency_cycles"] / (p["noc.clock_ghz"] * 1e9)
+        )
         total += count * (max(dram, compute) + noc)
     return total
 
@@ -64,7 +75,11 @@ def cpu_step_s(hw, model, w_bits, a_bits, batch, context, group_size=128):
             dram = wbytes / (p["memory.dram_bw_gbps"] * 1e9 * p["memory.dram_efficiency"])
             cycles = 0.0
             for _tok in range(batch):  # every token re-unpacks the weights (reuse = 1)
-                cycles += m * k * (1 / p["cpu.int8_macs_per_cycle"] + p["cpu.scale_cycles_per_weight"] + unpack)
-            conv = batch * k * p["cpu.convert_cycles_per_element"] / (p["cpu.cores"] * p["cpu.clock_ghz"] * 1e9)
+                cycles += (
+                    m * k * (1 / p["cpu.int8_macs_per_cycle"] + p["cpu.scale_cycles_per_weight"] + unpack)
+                )
+            conv = (
+                batch * k * p["cpu.convert_cycles_per_element"] / (p["cpu.cores"] * p["cpu.clock_ghz"] * 1e9)
+            )
             total += max(dram, cycles / peak) + conv
     return total

@@ -6,8 +6,21 @@ import pytest
 
 from sail.cli import SUBCOMMANDS, main
 
-ARGS = ["simulate", "--hw", "config/hw/sail.yaml", "--model", "llama2-7b", "--w-bits", "4", "--a-bits", "8",
-        "--batch", "16", "--context", "512"]
+ARGS = [
+    "simulate",
+    "--hw",
+    "config/hw/sail.yaml",
+    "--model",
+    "llama2-7b",
+    "--w-bits",
+    "4",
+    "--a-bits",
+    "8",
+    "--batch",
+    "16",
+    "--context",
+    "512",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -21,7 +34,9 @@ def test_json_has_the_contract_keys(capsys):
     for key in ("tokens_per_s", "memory_bound_tokens_per_s", "compute_bound_tokens_per_s", "breakdown_s"):
         assert key in d
     assert sum(d["breakdown_s"].values()) == pytest.approx(d["step_s"])
-    assert d["tokens_per_s"] <= min(d["memory_bound_tokens_per_s"], d["compute_bound_tokens_per_s"]) * (1 + 1e-9)
+    assert d["tokens_per_s"] <= min(d["memory_bound_tokens_per_s"], d["compute_bound_tokens_per_s"]) * (
+        1 + 1e-9
+    )
 
 
 def test_set_overrides_a_parameter(capsys):
@@ -50,10 +65,13 @@ def test_prt_table_is_used(capsys, prt_table, tmp_path):
     assert withprt["breakdown_s"]["lookup_s"] < base["breakdown_s"]["lookup_s"]
 
 
-@pytest.mark.parametrize("extra, needle", [
-    (["--set", "csram.bogus=3"], "'csram.bogus'"),
-    (["--set", "csram.cols=0"], "'csram.cols'"),
-])
+@pytest.mark.parametrize(
+    "extra, needle",
+    [
+        (["--set", "csram.bogus=3"], "'csram.bogus'"),
+        (["--set", "csram.cols=0"], "'csram.cols'"),
+    ],
+)
 def test_bad_input_exits_2_naming_the_key(capsys, extra, needle):
     assert main(ARGS + extra) == 2
     assert needle in capsys.readouterr().err

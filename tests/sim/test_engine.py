@@ -50,37 +50,63 @@ def test_breakdown_sums_to_step(load, name):
 
 def test_sweep_equals_simulate_point_by_point(load):
     hw = load("sail")
-    pts = pd.DataFrame([dict(model=m, w_bits=w, a_bits=8, batch=b, context=c, **{"csram.arrays_per_slice": n})
-                        for m in ("llama2-7b", "smollm2-135m") for w in (2, 4) for b in (1, 32)
-                        for c in (512,) for n in (4, 16)])
+    pts = pd.DataFrame(
+        [
+            dict(model=m, w_bits=w, a_bits=8, batch=b, context=c, **{"csram.arrays_per_slice": n})
+            for m in ("llama2-7b", "smollm2-135m")
+            for w in (2, 4)
+            for b in (1, 32)
+            for c in (512,)
+            for n in (4, 16)
+        ]
+    )
     got = sweep(hw, pts)
     for i, row in pts.iterrows():
-        r = simulate(hw, model=row.model, w_bits=int(row.w_bits), a_bits=8, batch=int(row.batch),
-                     context=int(row.context), overrides={"csram.arrays_per_slice": row["csram.arrays_per_slice"]})
+        r = simulate(
+            hw,
+            model=row.model,
+            w_bits=int(row.w_bits),
+            a_bits=8,
+            batch=int(row.batch),
+            context=int(row.context),
+            overrides={"csram.arrays_per_slice": row["csram.arrays_per_slice"]},
+        )
         assert got.tokens_per_s[i] == pytest.approx(r.tokens_per_s, rel=1e-12)
         assert got.dram_s[i] == pytest.approx(r.breakdown_s["dram_s"], rel=1e-12, abs=1e-15)
 
 
 # ---- invariants (SPEC section 6) ------------------------------------------------------------------------
-point = st.fixed_dictionaries({
-    "model": st.sampled_from(sorted(MODELS)),
-    "w_bits": st.sampled_from([2, 3, 4, 8]),
-    "batch": st.integers(1, 64),
-    "context": st.sampled_from([0, 512, 2048]),
-})
-SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+point = st.fixed_dictionaries(
+    {
+        "model": st.sampled_from(sorted(MODELS)),
+        "w_bits": st.sampled_from([2, 3, 4, 8]),
+        "batch": st.integers(1, 64),
+        "context": st.sampled_from([0, 512, 2048]),
+    }
+)
+SETTINGS = settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 @pytest.mark.parametrize("name", SYSTEMS)
 @SETTINGS
-@given(pt=point, profile=st.sampled_from(["neural_cache", "pimeval_bitsimd_v", "gem_forge"]),
-       acc=st.sampled_from(["near_array", "bit_serial"]), overlap=st.sampled_from([0, 1]))
+@given(
+    pt=point,
+    profile=st.sampled_from(["neural_cache", "pimeval_bitsimd_v", "gem_forge"]),
+    acc=st.sampled_from(["near_array", "bit_serial"]),
+    overlap=st.sampled_from([0, 1]),
+)
 def test_nothing_beats_its_bounds(load, name, pt, profile, acc, overlap):
     hw = load(name)
     ov = {}
     if name == "sail":
-        ov = {"op_profile": profile, "accumulate_style": acc, "csram.overlap_load_compute": overlap,
-              "csram.overlap_read_accumulate": overlap}
+        ov = {
+            "op_profile": profile,
+            "accumulate_style": acc,
+            "csram.overlap_load_compute": overlap,
+            "csram.overlap_read_accumulate": overlap,
+        }
     r = simulate(hw, a_bits=8, overrides=ov, **pt)
     assert r.tokens_per_s <= r.memory_bound_tokens_per_s * (1 + 1e-9)
     assert r.tokens_per_s <= r.compute_bound_tokens_per_s * (1 + 1e-9)
@@ -100,10 +126,14 @@ def test_bytes_conserved_between_layers_and_model(load, name, pt):
     assert r.weight_bytes == pytest.approx(codes + spec.gemv_params / 128 * 4, rel=1e-12)
 
 
-MONO = {"graviton2": ["memory.dram_bw_gbps", "cpu.cores"], "sail": ["memory.dram_bw_gbps", "csram.arrays_per_slice",
-        "csram.clock_ghz", "llc.slices"], "v100": ["gpu.hbm_bw_gbps"], "neural_cache": ["memory.dram_bw_gbps",
-        "pim.arrays_per_slice"], "bfree": ["memory.dram_bw_gbps", "pim.arrays_per_slice"],
-        "dram_pim": ["pim.bank_bw_gbps", "pim.banks"]}
+MONO = {
+    "graviton2": ["memory.dram_bw_gbps", "cpu.cores"],
+    "sail": ["memory.dram_bw_gbps", "csram.arrays_per_slice", "csram.clock_ghz", "llc.slices"],
+    "v100": ["gpu.hbm_bw_gbps"],
+    "neural_cache": ["memory.dram_bw_gbps", "pim.arrays_per_slice"],
+    "bfree": ["memory.dram_bw_gbps", "pim.arrays_per_slice"],
+    "dram_pim": ["pim.bank_bw_gbps", "pim.banks"],
+}
 
 
 @pytest.mark.parametrize("name", SYSTEMS)
@@ -120,8 +150,16 @@ def test_more_bandwidth_or_arrays_never_slower(load, name, pt, factor):
 def test_vectorised_sweep_is_monotone_in_arrays(load):
     hw = load("sail")
     n = np.arange(1, 257)
-    pts = pd.DataFrame({"model": "llama2-7b", "w_bits": 4, "a_bits": 8, "batch": 64, "context": 512,
-                        "csram.arrays_per_slice": n})
+    pts = pd.DataFrame(
+        {
+            "model": "llama2-7b",
+            "w_bits": 4,
+            "a_bits": 8,
+            "batch": 64,
+            "context": 512,
+            "csram.arrays_per_slice": n,
+        }
+    )
     t = sweep(hw, pts).tokens_per_s.to_numpy()
     assert np.all(np.diff(t) >= -1e-9 * t[:-1])
 

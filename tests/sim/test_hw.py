@@ -69,12 +69,16 @@ def test_negative_value_is_rejected(tmp_path, hw_dir):
         load_hw(_write(tmp_path, doc))
 
 
-@pytest.mark.parametrize("key", ["csram.arrays_per_slice", "memory.dram_bw_gbps", "csram.clock_ghz", "cpu.cores"])
+@pytest.mark.parametrize(
+    "key", ["csram.arrays_per_slice", "memory.dram_bw_gbps", "csram.clock_ghz", "cpu.cores"]
+)
 def test_zero_size_is_rejected_naming_the_key(load, key):
     from sail.sim import simulate
 
     with pytest.raises(HwError, match=re.escape(repr(key))):
-        simulate(load("sail"), model="llama2-7b", w_bits=4, a_bits=8, batch=1, context=512, overrides={key: 0})
+        simulate(
+            load("sail"), model="llama2-7b", w_bits=4, a_bits=8, batch=1, context=512, overrides={key: 0}
+        )
 
 
 def test_unknown_override_key_is_rejected(load):

@@ -52,7 +52,9 @@ def test_pimeval_row_op_costs_for_sram():
 def test_profiles_vectorise():
     n = np.array([4, 8, 16])
     for prof in profiles.PROFILES:
-        np.testing.assert_array_equal(profiles.mul_cycles(prof, n), [profiles.mul_cycles(prof, int(x)) for x in n])
+        np.testing.assert_array_equal(
+            profiles.mul_cycles(prof, n), [profiles.mul_cycles(prof, int(x)) for x in n]
+        )
 
 
 def test_multiply_spread_across_profiles_is_about_3x():

@@ -42,8 +42,14 @@ def test_prt_fractions_use_nearest_profiled_batch(prt_table):
     assert zf.shape == (2, 4)
     # batch 3 -> profiled 4 (nearest in log2), 5 -> 4, 64 -> 16
     assert hf[0, 1] == hf[0, 2] == pytest.approx(hf[0, 1])
-    sel = prt_table[(prt_table.layer_type == "q") & (prt_table.batch == 16) & (prt_table.policy == "lru")
-                    & (prt_table.prt_entries == 32) & (prt_table.encoding == "twos_complement") & ~prt_table.zero_skip]
+    sel = prt_table[
+        (prt_table.layer_type == "q")
+        & (prt_table.batch == 16)
+        & (prt_table.policy == "lru")
+        & (prt_table.prt_entries == 32)
+        & (prt_table.encoding == "twos_complement")
+        & ~prt_table.zero_skip
+    ]
     assert hf[0, 3] == pytest.approx(sel.prt_hits.iloc[0] / sel.lookups.iloc[0])
 
 
@@ -53,25 +59,46 @@ def test_prt_missing_point_is_named(prt_table):
 
 
 def test_prt_claim_verdicts():
-    rows = pd.DataFrame({"batch": [1, 16], "cycle_saving_fraction": [0.14, 0.2], "model": "m", "w_bits": 4,
-                         "a_bits": 8, "n_bw": 4})
+    rows = pd.DataFrame(
+        {
+            "batch": [1, 16],
+            "cycle_saving_fraction": [0.14, 0.2],
+            "model": "m",
+            "w_bits": 4,
+            "a_bits": 8,
+            "n_bw": 4,
+        }
+    )
     assert prt_claim(rows).verdict == "reproduced"
     assert prt_claim(rows.assign(cycle_saving_fraction=[0.05, 0.06])).verdict == "not reproduced"
     assert prt_claim(rows.iloc[:0]).verdict == "not testable"
 
 
 def test_speedup_claim_verdicts():
-    sp = pd.DataFrame({"system": ["sail", "sail"], "model": "m", "w_bits": 4, "a_bits": 8, "batch": [1, 64],
-                       "context": 512, "speedup_vs_cpu": [1.0, 4.0]})
+    sp = pd.DataFrame(
+        {
+            "system": ["sail", "sail"],
+            "model": "m",
+            "w_bits": 4,
+            "a_bits": 8,
+            "batch": [1, 64],
+            "context": 512,
+            "speedup_vs_cpu": [1.0, 4.0],
+        }
+    )
     sens = pd.DataFrame({"x": [1, 2], "speedup_vs_cpu": [3.0, 12.0]})
     region = pd.DataFrame({"parameter": ["x", "x"], "value": ["1", "2"], "share_at_or_above": [0.0, 1.0]})
     c = speedup_claim(sp, sens, region, {"x": [1, 2]})
     assert c.verdict == "holds only when" and "x in {2}" in c.why and c.our_value == "4.00x"
-    assert speedup_claim(sp, sens.assign(speedup_vs_cpu=[1, 2]), region.assign(share_at_or_above=0), {}).verdict \
+    assert (
+        speedup_claim(sp, sens.assign(speedup_vs_cpu=[1, 2]), region.assign(share_at_or_above=0), {}).verdict
         == "not reproduced"
+    )
     assert speedup_claim(sp.assign(speedup_vs_cpu=[1, 11]), sens, region, {}).verdict == "reproduced"
     # a maximum far above the paper's is not a reproduction either; the why says where 10.7x holds
-    sens2 = pd.DataFrame({"x": [1, 1, 2], "batch": [1, 64, 64], "context": [0, 0, 0], "speedup_vs_cpu": [1, 20, 30]})
+    sens2 = pd.DataFrame(
+        {"x": [1, 1, 2], "batch": [1, 64, 64], "context": [0, 0, 0], "speedup_vs_cpu": [1, 20, 30]}
+    )
     over = speedup_claim(sp.assign(speedup_vs_cpu=[1, 30]), sens2, region, {"x": [1, 2]}, {"x": 1})
     assert over.verdict == "not reproduced" and "context 0: batch >= 64" in over.why
 
@@ -106,8 +133,15 @@ def reference_points(load, prt_table) -> pd.DataFrame:
         for model in ("llama2-7b", "smollm2-135m"):
             for w in (2, 4):
                 for b in (1, 16):
-                    r = simulate(hw, model=model, w_bits=w, a_bits=8, batch=b, context=512,
-                                 prt=prt_table if name == "sail" else None)
+                    r = simulate(
+                        hw,
+                        model=model,
+                        w_bits=w,
+                        a_bits=8,
+                        batch=b,
+                        context=512,
+                        prt=prt_table if name == "sail" else None,
+                    )
                     rows.append(r.to_row())
     return pd.DataFrame(rows)
 

@@ -6,6 +6,7 @@ from sail.sim.experiments import ablation_table
 
 with log_to(snakemake.log[0]):
     pa = snakemake.params
-    df = ablation_table(load_hw(snakemake.input.hw), pa.workload, pa.batches, read_table(snakemake.input.prt),
-                        pa.group_size)
+    df = ablation_table(
+        load_hw(snakemake.input.hw), pa.workload, pa.batches, read_table(snakemake.input.prt), pa.group_size
+    )
     write_table(df, snakemake.output[0])

@@ -8,9 +8,12 @@ with log_to(snakemake.log[0]):
     table = cpu_predicted_vs_measured(load_hw(snakemake.input.hw), read_table(snakemake.input.bench))
     summary = error_summary(table)
     log.info("CPU model vs measured: %s", summary)
-    write_report_table(table, {"csv": snakemake.output.table, "md": snakemake.output.md},
-                       caption=f"CPU GEMV model vs measured dequant kernel: MAE {summary['mae_pct']:.1f} %, "
-                               f"R^2(log) {summary['r2_log']:.3f}, {summary['n_points']} points")
+    write_report_table(
+        table,
+        {"csv": snakemake.output.table, "md": snakemake.output.md},
+        caption=f"CPU GEMV model vs measured dequant kernel: MAE {summary['mae_pct']:.1f} %, "
+        f"R^2(log) {summary['r2_log']:.3f}, {summary['n_points']} points",
+    )
     import pandas as pd
 
     write_table(pd.DataFrame([summary]), snakemake.output.summary)

@@ -8,8 +8,9 @@ from sail.sim.prt import default_point, prt_saving
 
 with log_to(snakemake.log[0]):
     sail = load_hw(snakemake.input.hw)
-    saving = prt_saving(sail, read_table(snakemake.input.prt), model=snakemake.params.model,
-                        w_bits=snakemake.params.w_bits)
+    saving = prt_saving(
+        sail, read_table(snakemake.input.prt), model=snakemake.params.model, w_bits=snakemake.params.w_bits
+    )
     write_table(saving, snakemake.output.saving)
     claim = prt_claim(default_point(saving))
     log.info("prt_cycles: %s (%s)", claim.our_value, claim.verdict)

@@ -14,14 +14,17 @@ with log_to(snakemake.log[0]):
     speedup = read_table(snakemake.input.speedup)
     workload = best_workload(speedup)
     log.info("sensitivity at the best default workload %s", workload)
-    sens, seconds = sensitivity_grid(sail, cpu, workload, pa.batches, pa.contexts, pa.axes, read_table(snakemake.input.prt),
-                                     pa.group_size)
+    sens, seconds = sensitivity_grid(
+        sail, cpu, workload, pa.batches, pa.contexts, pa.axes, read_table(snakemake.input.prt), pa.group_size
+    )
     log.info("%d SAIL points in %.2f s", len(sens), seconds)
     region = region_table(sens, pa.axes)
     write_table(sens, snakemake.output.sensitivity)
     write_table(region, snakemake.output.region)
-    write_table(benchmark_row(len(sens), seconds, snakemake.threads).assign(cpu_count=os.cpu_count()),
-                snakemake.output.benchmark)
+    write_table(
+        benchmark_row(len(sens), seconds, snakemake.threads).assign(cpu_count=os.cpu_count()),
+        snakemake.output.benchmark,
+    )
     defaults = {k: (sail.options[k].value if k in sail.options else sail.value(k)) for k in pa.axes}
     claim = speedup_claim(speedup, sens, region, pa.axes, defaults)
     log.info("speedup_cpu: %s (%s) %s", claim.our_value, claim.verdict, claim.why)

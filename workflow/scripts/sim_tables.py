@@ -12,14 +12,22 @@ with log_to(snakemake.log[0]):
     paths = {ext: out[ext] for ext in ("csv", "md", "tex") if ext in out.keys()}
     if pa.table == "tab01_hardware":
         df = hardware_table([load_hw(p) for p in snakemake.input.hw])
-        write_report_table(df, paths, caption="Simulated hardware; every parameter with its source "
-                                             "(inherited parameters are listed under the base description).")
+        write_report_table(
+            df,
+            paths,
+            caption="Simulated hardware; every parameter with its source "
+            "(inherited parameters are listed under the base description).",
+        )
     elif pa.table == "tab02_workloads":
         df = workloads_table(pa.models, pa.w_bits, pa.a_bits, pa.batches, pa.contexts, pa.group_size)
-        write_report_table(df, paths, caption="Decode workloads: GEMV shapes per model, bit widths, batches, contexts.")
+        write_report_table(
+            df, paths, caption="Decode workloads: GEMV shapes per model, bit widths, batches, contexts."
+        )
     elif pa.table == "tab05_area":
         sail = load_hw(snakemake.input.hw)
-        write_report_table(area_breakdown(sail), paths, caption="SAIL area from CACTI 22 nm array numbers vs the LLC.")
+        write_report_table(
+            area_breakdown(sail), paths, caption="SAIL area from CACTI 22 nm array numbers vs the LLC."
+        )
         write_claim(area_claim(sail), out.claim)
     elif pa.table == "type_conversion":
         write_table(type_conversion_table(load_hw(snakemake.input.hw)), out[0])

@@ -10,12 +10,27 @@ import pandas as pd
 from sail.plots.style import DOUBLE_COLUMN_IN, SINGLE_COLUMN_IN, apply_style
 
 PAPER_SPEEDUP = 10.7
-SYSTEM_LABELS = {"sail": "SAIL", "cpu": "CPU (N1 x64)", "v100": "V100", "pim_bitserial": "bit-serial in-LLC",
-                 "pim_lut": "LUT-in-cache", "pim_dram": "bank DRAM-PIM"}
-COMPONENT_LABELS = {"table_build_s": "table build", "lookup_s": "lookup", "accumulate_s": "accumulate",
-                    "convert_s": "type conversion", "pim_compute_s": "PIM compute", "cpu_gemv_s": "CPU GEMV",
-                    "gpu_gemv_s": "GPU GEMV", "dram_s": "DRAM (exposed)", "noc_s": "NoC",
-                    "attention_s": "attention (KV)", "other_s": "norms etc."}
+SYSTEM_LABELS = {
+    "sail": "SAIL",
+    "cpu": "CPU (N1 x64)",
+    "v100": "V100",
+    "pim_bitserial": "bit-serial in-LLC",
+    "pim_lut": "LUT-in-cache",
+    "pim_dram": "bank DRAM-PIM",
+}
+COMPONENT_LABELS = {
+    "table_build_s": "table build",
+    "lookup_s": "lookup",
+    "accumulate_s": "accumulate",
+    "convert_s": "type conversion",
+    "pim_compute_s": "PIM compute",
+    "cpu_gemv_s": "CPU GEMV",
+    "gpu_gemv_s": "GPU GEMV",
+    "dram_s": "DRAM (exposed)",
+    "noc_s": "NoC",
+    "attention_s": "attention (KV)",
+    "other_s": "norms etc.",
+}
 
 
 def plot_speedup(df: pd.DataFrame):
@@ -103,15 +118,22 @@ def plot_sensitivity(sens: pd.DataFrame, params: list[str]):
         vals = sorted(sens[p].unique(), key=lambda v: (isinstance(v, str), v))
         data = [sens[sens[p] == v].speedup_vs_cpu.to_numpy() for v in vals]
         ax.boxplot(data, whis=(0, 100), widths=0.6, medianprops={"color": "C1"})
-        ax.set_xticks(range(1, len(vals) + 1), [str(v).replace("_", "\n") for v in vals], fontsize=5,
-                      rotation=0 if isinstance(vals[0], str) else 90)
+        ax.set_xticks(
+            range(1, len(vals) + 1),
+            [str(v).replace("_", "\n") for v in vals],
+            fontsize=5,
+            rotation=0 if isinstance(vals[0], str) else 90,
+        )
         ax.axhline(PAPER_SPEEDUP, color="k", ls="--", lw=0.8)
         ax.set_title(p.split(".")[-1], fontsize=7)
         ax.set_yscale("log")
     axes[0][0].set_ylabel("SAIL speedup over CPU (x)")
     r = sens.iloc[0]
-    fig.suptitle(f"{r.model}, w{r.w_bits}a{r.a_bits}; each box spans all other grid values (incl. batch and "
-                 f"context); dashed: paper 10.7x", fontsize=7)
+    fig.suptitle(
+        f"{r.model}, w{r.w_bits}a{r.a_bits}; each box spans all other grid values (incl. batch and "
+        f"context); dashed: paper 10.7x",
+        fontsize=7,
+    )
     return fig
 
 

@@ -9,5 +9,19 @@ from sail.sim.api import PRT_DEFAULT, SimResult, prt_fractions, simulate, sweep
 from sail.sim.hw import HwConfig, HwError, NotModelled, hw_table, load_hw
 from sail.sim.models import LAYER_TYPES, MODELS, ModelSpec, get_model
 
-__all__ = ["HwConfig", "HwError", "LAYER_TYPES", "MODELS", "ModelSpec", "NotModelled", "PRT_DEFAULT", "SimResult",
-           "get_model", "hw_table", "load_hw", "prt_fractions", "simulate", "sweep"]
+__all__ = [
+    "HwConfig",
+    "HwError",
+    "LAYER_TYPES",
+    "MODELS",
+    "ModelSpec",
+    "NotModelled",
+    "PRT_DEFAULT",
+    "SimResult",
+    "get_model",
+    "hw_table",
+    "load_hw",
+    "prt_fractions",
+    "simulate",
+    "sweep",
+]

@@ -13,8 +13,21 @@ from sail.sim.models import LAYER_TYPES, get_model
 
 # The default SAIL point of the profiling stage's PRT table (contract with sail.profile).
 PRT_DEFAULT = {"encoding": "twos_complement", "policy": "lru", "prt_entries": 32, "zero_skip": False}
-PRT_COLUMNS = ["layer_type", "n_bw", "a_bits", "batch", "encoding", "policy", "prt_entries", "zero_skip",
-               "lookups", "zero_skips", "prt_hits", "sram_reads", "avoided_fraction"]
+PRT_COLUMNS = [
+    "layer_type",
+    "n_bw",
+    "a_bits",
+    "batch",
+    "encoding",
+    "policy",
+    "prt_entries",
+    "zero_skip",
+    "lookups",
+    "zero_skips",
+    "prt_hits",
+    "sram_reads",
+    "avoided_fraction",
+]
 
 
 @dataclass(frozen=True)
@@ -57,8 +70,17 @@ def _check_prt_table(df: pd.DataFrame) -> None:
         raise ValueError(f"PRT table is missing columns {missing}")
 
 
-def prt_fractions(prt: pd.DataFrame | None, layer_types, n_bw: int, a_bits: int, batch, prt_entries: int = 32,
-                  policy: str = "lru", encoding: str = "twos_complement", zero_skip: bool = False):
+def prt_fractions(
+    prt: pd.DataFrame | None,
+    layer_types,
+    n_bw: int,
+    a_bits: int,
+    batch,
+    prt_entries: int = 32,
+    policy: str = "lru",
+    encoding: str = "twos_complement",
+    zero_skip: bool = False,
+):
     """(zero_frac, hit_frac) arrays of shape (L, N) from the profiling stage's ``prt_hits.csv``.
 
     Rows are the requested PRT point; each batch takes the profiled batch nearest in log2 (the
@@ -71,12 +93,19 @@ def prt_fractions(prt: pd.DataFrame | None, layer_types, n_bw: int, a_bits: int,
     if prt is None:
         return np.zeros(shape), np.zeros(shape)
     _check_prt_table(prt)
-    sel = prt[(prt.n_bw == n_bw) & (prt.a_bits == a_bits) & (prt.prt_entries == prt_entries)
-              & (prt.policy == policy) & (prt.encoding == encoding)
-              & (prt.zero_skip.astype(str).str.lower() == str(bool(zero_skip)).lower())]
+    sel = prt[
+        (prt.n_bw == n_bw)
+        & (prt.a_bits == a_bits)
+        & (prt.prt_entries == prt_entries)
+        & (prt.policy == policy)
+        & (prt.encoding == encoding)
+        & (prt.zero_skip.astype(str).str.lower() == str(bool(zero_skip)).lower())
+    ]
     if sel.empty:
-        raise ValueError(f"PRT table has no rows for n_bw={n_bw}, a_bits={a_bits}, prt_entries={prt_entries}, "
-                         f"policy={policy}, encoding={encoding}, zero_skip={zero_skip}")
+        raise ValueError(
+            f"PRT table has no rows for n_bw={n_bw}, a_bits={a_bits}, prt_entries={prt_entries}, "
+            f"policy={policy}, encoding={encoding}, zero_skip={zero_skip}"
+        )
     have = np.array(sorted(sel.batch.unique()), dtype=float)
     nearest = have[np.abs(np.log2(have)[:, None] - np.log2(batch)[None, :]).argmin(axis=0)]
     agg = sel.groupby("batch")[["lookups", "zero_skips", "prt_hits"]].sum()
@@ -91,8 +120,17 @@ def prt_fractions(prt: pd.DataFrame | None, layer_types, n_bw: int, a_bits: int,
     return zu[:, inverse], hu[:, inverse]
 
 
-def simulate(hw: HwConfig, model: str, w_bits: int, a_bits: int, batch: int, context: int,
-             overrides: dict | None = None, group_size: int = 128, prt: pd.DataFrame | None = None) -> SimResult:
+def simulate(
+    hw: HwConfig,
+    model: str,
+    w_bits: int,
+    a_bits: int,
+    batch: int,
+    context: int,
+    overrides: dict | None = None,
+    group_size: int = 128,
+    prt: pd.DataFrame | None = None,
+) -> SimResult:
     """Simulate one decode step of ``model`` on ``hw`` (SPEC section 6). See :mod:`sail.sim.engine`.
 
     ``overrides`` maps hardware keys (``"csram.arrays_per_slice"``, ``"op_profile"``) to values;
@@ -108,20 +146,44 @@ def simulate(hw: HwConfig, model: str, w_bits: int, a_bits: int, batch: int, con
     prt_arr = None
     if hw2.system == "sail" and prt is not None:
         types = [t for t, *_ in spec.gemv_layers()]
-        prt_arr = prt_fractions(prt, types, int(hw2.value("csram.n_bw")), a_bits, batch,
-                                prt_entries=int(hw2.value("dfm.prt_entries")) if "dfm.prt_entries" in hw2.params else 32)
+        prt_arr = prt_fractions(
+            prt,
+            types,
+            int(hw2.value("csram.n_bw")),
+            a_bits,
+            batch,
+            prt_entries=int(hw2.value("dfm.prt_entries")) if "dfm.prt_entries" in hw2.params else 32,
+        )
     r = evaluate(hw2, spec, w_bits, a_bits, batch, context, group_size=group_size, prt=prt_arr)
-    f = {k: float(np.asarray(v).reshape(-1)[0]) for k, v in r.items()
-         if k not in ("layer_types", "layers_dram_bytes")}
-    layer_bytes = {t: float(np.asarray(b).reshape(-1)[0]) for t, b in zip(r["layer_types"], r["layers_dram_bytes"])}
-    return SimResult(system=SYSTEM_NAMES.get(hw2.system, hw2.system), hw=hw2.name, model=model, w_bits=w_bits,
-                     a_bits=a_bits, batch=batch, context=context, tokens_per_s=f["tokens_per_s"],
-                     memory_bound_tokens_per_s=f["memory_bound_tokens_per_s"],
-                     compute_bound_tokens_per_s=f["compute_bound_tokens_per_s"], step_s=f["step_s"],
-                     breakdown_s={k: f[k] for k in BREAKDOWN_KEYS}, weight_bytes=f["weight_bytes"],
-                     kv_bytes=f["kv_bytes"], dram_bytes=f["dram_bytes"], layer_dram_bytes=layer_bytes,
-                     prt_avoided_fraction=f.get("prt_avoided_fraction", 0.0),
-                     csram_max_passes=f.get("csram_max_passes", 0.0), overrides=dict(overrides or {}))
+    f = {
+        k: float(np.asarray(v).reshape(-1)[0])
+        for k, v in r.items()
+        if k not in ("layer_types", "layers_dram_bytes")
+    }
+    layer_bytes = {
+        t: float(np.asarray(b).reshape(-1)[0]) for t, b in zip(r["layer_types"], r["layers_dram_bytes"])
+    }
+    return SimResult(
+        system=SYSTEM_NAMES.get(hw2.system, hw2.system),
+        hw=hw2.name,
+        model=model,
+        w_bits=w_bits,
+        a_bits=a_bits,
+        batch=batch,
+        context=context,
+        tokens_per_s=f["tokens_per_s"],
+        memory_bound_tokens_per_s=f["memory_bound_tokens_per_s"],
+        compute_bound_tokens_per_s=f["compute_bound_tokens_per_s"],
+        step_s=f["step_s"],
+        breakdown_s={k: f[k] for k in BREAKDOWN_KEYS},
+        weight_bytes=f["weight_bytes"],
+        kv_bytes=f["kv_bytes"],
+        dram_bytes=f["dram_bytes"],
+        layer_dram_bytes=layer_bytes,
+        prt_avoided_fraction=f.get("prt_avoided_fraction", 0.0),
+        csram_max_passes=f.get("csram_max_passes", 0.0),
+        overrides=dict(overrides or {}),
+    )
 
 
 WORKLOAD = ("w_bits", "a_bits", "batch", "context")
@@ -129,7 +191,9 @@ WORKLOAD = ("w_bits", "a_bits", "batch", "context")
 SYSTEM_NAMES = {"gpu": "v100"}
 
 
-def sweep(hw: HwConfig, points: pd.DataFrame, group_size: int = 128, prt: pd.DataFrame | None = None) -> pd.DataFrame:
+def sweep(
+    hw: HwConfig, points: pd.DataFrame, group_size: int = 128, prt: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Evaluate every row of ``points`` (vectorised per model and per categorical option).
 
     Columns of ``points``: ``model``, ``w_bits``, ``a_bits``, ``batch``, ``context`` and any numeric
@@ -154,16 +218,38 @@ def sweep(hw: HwConfig, points: pd.DataFrame, group_size: int = 128, prt: pd.Dat
         params = {c: grp[c].to_numpy(dtype=float) for c in par_cols}
         prt_arr = None
         if hw2.system == "sail" and prt is not None:
-            n_bw = grp["csram.n_bw"].to_numpy() if "csram.n_bw" in grp else np.full(len(grp), hw2.value("csram.n_bw"))
+            n_bw = (
+                grp["csram.n_bw"].to_numpy()
+                if "csram.n_bw" in grp
+                else np.full(len(grp), hw2.value("csram.n_bw"))
+            )
             if len(set(n_bw.tolist())) != 1:
                 raise ValueError("sweeping csram.n_bw together with a PRT table is not supported")
             types = [t for t, *_ in spec.gemv_layers()]
-            prt_arr = prt_fractions(prt, types, int(n_bw[0]), a_bits, grp["batch"].to_numpy(),
-                                    prt_entries=int(hw2.value("dfm.prt_entries")))
-        r = evaluate(hw2, spec, grp["w_bits"].to_numpy(dtype=float), a_bits, grp["batch"].to_numpy(dtype=float),
-                     grp["context"].to_numpy(dtype=float), group_size=group_size, params=params, prt=prt_arr)
-        cols = {k: np.broadcast_to(v, (len(grp),)) for k, v in r.items()
-                if k not in ("layer_types", "layers_dram_bytes")}
+            prt_arr = prt_fractions(
+                prt,
+                types,
+                int(n_bw[0]),
+                a_bits,
+                grp["batch"].to_numpy(),
+                prt_entries=int(hw2.value("dfm.prt_entries")),
+            )
+        r = evaluate(
+            hw2,
+            spec,
+            grp["w_bits"].to_numpy(dtype=float),
+            a_bits,
+            grp["batch"].to_numpy(dtype=float),
+            grp["context"].to_numpy(dtype=float),
+            group_size=group_size,
+            params=params,
+            prt=prt_arr,
+        )
+        cols = {
+            k: np.broadcast_to(v, (len(grp),))
+            for k, v in r.items()
+            if k not in ("layer_types", "layers_dram_bytes")
+        }
         outs.append(pd.DataFrame(cols, index=grp.index))
     res = pd.concat(outs).sort_index()
     out = points.join(res)

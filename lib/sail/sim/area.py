@@ -26,16 +26,23 @@ def area_breakdown(hw: HwConfig) -> pd.DataFrame:
     adders = n_arr * v("dfm.adder_area_mm2_per_array")
     ctrl = slices * v("dfm.controller_area_mm2_per_slice")
     arrays = n_arr * v("csram.array_area_mm2")
-    rows = [("C-SRAM arrays (if added, not repurposed)", arrays), ("PRT (one per DFM/slice)", prt),
-            ("near-array adders", adders), ("DFM controller", ctrl)]
+    rows = [
+        ("C-SRAM arrays (if added, not repurposed)", arrays),
+        ("PRT (one per DFM/slice)", prt),
+        ("near-array adders", adders),
+        ("DFM controller", ctrl),
+    ]
     df = pd.DataFrame(rows, columns=["component", "area_mm2"])
     df["pct_of_llc"] = 100 * df.area_mm2 / llc
     peripherals = prt + adders + ctrl
-    totals = pd.DataFrame([
-        ("total, arrays repurposed from LLC ways", peripherals),
-        ("total, arrays added beside the slices", peripherals + arrays),
-        ("LLC (denominator)", llc),
-    ], columns=["component", "area_mm2"])
+    totals = pd.DataFrame(
+        [
+            ("total, arrays repurposed from LLC ways", peripherals),
+            ("total, arrays added beside the slices", peripherals + arrays),
+            ("LLC (denominator)", llc),
+        ],
+        columns=["component", "area_mm2"],
+    )
     totals["pct_of_llc"] = 100 * totals.area_mm2 / llc
     return pd.concat([df, totals], ignore_index=True)
 
@@ -43,6 +50,9 @@ def area_breakdown(hw: HwConfig) -> pd.DataFrame:
 def overhead_pct(hw: HwConfig) -> float:
     """The overhead under the description's own reading (``csram.arrays_repurposed``)."""
     df = area_breakdown(hw).set_index("component")
-    key = ("total, arrays repurposed from LLC ways" if hw.value("csram.arrays_repurposed")
-           else "total, arrays added beside the slices")
+    key = (
+        "total, arrays repurposed from LLC ways"
+        if hw.value("csram.arrays_repurposed")
+        else "total, arrays added beside the slices"
+    )
     return float(df.loc[key, "pct_of_llc"])

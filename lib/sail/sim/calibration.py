@@ -9,12 +9,28 @@ import pandas as pd
 from sail.sim.engine import _gemv_cpu
 from sail.sim.hw import HwConfig
 
-BENCH_COLUMNS = ["kernel", "m", "k", "w_bits", "a_bits", "n_bw", "batch", "threads", "reps", "median_s", "q25_s",
-                 "q75_s", "weight_bytes", "dram_read_gbps", "roofline_fraction"]
+BENCH_COLUMNS = [
+    "kernel",
+    "m",
+    "k",
+    "w_bits",
+    "a_bits",
+    "n_bw",
+    "batch",
+    "threads",
+    "reps",
+    "median_s",
+    "q25_s",
+    "q75_s",
+    "weight_bytes",
+    "dram_read_gbps",
+    "roofline_fraction",
+]
 
 
-def cpu_predicted_vs_measured(hw: HwConfig, bench: pd.DataFrame, kernel_match: str = "dequant",
-                              group_size: int = 128) -> pd.DataFrame:
+def cpu_predicted_vs_measured(
+    hw: HwConfig, bench: pd.DataFrame, kernel_match: str = "dequant", group_size: int = 128
+) -> pd.DataFrame:
     """Predict every ``kernel_match`` row of the bench table with the CPU GEMV model of ``hw``.
 
     The DRAM bandwidth is the best ``dram_read_gbps`` any kernel reached in the same table (the machine's
@@ -26,17 +42,31 @@ def cpu_predicted_vs_measured(hw: HwConfig, bench: pd.DataFrame, kernel_match: s
         raise ValueError(f"bench table is missing columns {missing}")
     if hw.system != "cpu":
         raise ValueError(f"calibration needs a cpu description, got {hw.system!r}")
-    rows = bench[bench.kernel.str.contains(kernel_match)].sort_values(["kernel", "m", "k", "w_bits", "batch",
-                                                                       "threads"]).reset_index(drop=True)
+    rows = (
+        bench[bench.kernel.str.contains(kernel_match)]
+        .sort_values(["kernel", "m", "k", "w_bits", "batch", "threads"])
+        .reset_index(drop=True)
+    )
     if rows.empty:
-        raise ValueError(f"no bench rows whose kernel contains {kernel_match!r}; kernels: {sorted(bench.kernel.unique())}")
+        raise ValueError(
+            f"no bench rows whose kernel contains {kernel_match!r}; kernels: {sorted(bench.kernel.unique())}"
+        )
     p = hw.values()
     p["memory.dram_bw_gbps"] = float(bench.dram_read_gbps.max())
     p["memory.dram_efficiency"] = 1.0
     p["cpu.cores"] = rows.threads.to_numpy(float)
     opts = {k: v.value for k, v in hw.options.items()}
-    g = _gemv_cpu(p, opts, rows.m.to_numpy(float), rows.k.to_numpy(float), rows.w_bits.to_numpy(float),
-                  rows.a_bits.to_numpy(float), rows.batch.to_numpy(float), group_size, None)
+    g = _gemv_cpu(
+        p,
+        opts,
+        rows.m.to_numpy(float),
+        rows.k.to_numpy(float),
+        rows.w_bits.to_numpy(float),
+        rows.a_bits.to_numpy(float),
+        rows.batch.to_numpy(float),
+        group_size,
+        None,
+    )
     pred = g["dram_s"] + g["cpu_gemv_s"] + g["convert_s"]
     out = rows[["kernel", "m", "k", "w_bits", "a_bits", "batch", "threads"]].copy()
     out["measured_s"] = rows.median_s.to_numpy()
@@ -51,5 +81,8 @@ def error_summary(table: pd.DataFrame) -> dict:
     e = table.error_pct.to_numpy()
     lm, lp = np.log(table.measured_s.to_numpy()), np.log(table.predicted_s.to_numpy())
     ss_res, ss_tot = float(((lm - lp) ** 2).sum()), float(((lm - lm.mean()) ** 2).sum())
-    return {"n_points": int(len(e)), "mae_pct": float(np.abs(e).mean()),
-            "r2_log": float(1 - ss_res / ss_tot) if ss_tot > 0 else float("nan")}
+    return {
+        "n_points": int(len(e)),
+        "mae_pct": float(np.abs(e).mean()),
+        "r2_log": float(1 - ss_res / ss_tot) if ss_tot > 0 else float("nan"),
+    }

@@ -38,38 +38,100 @@ BREAKDOWN_KEYS = (
 )
 
 _HOST = [
-    "cpu.cores", "cpu.clock_ghz", "cpu.fp32_flops_per_cycle", "cpu.vector_efficiency",
-    "cpu.convert_cycles_per_element", "cpu.elementwise_flops_per_hidden", "cpu.elementwise_flops_per_ffn",
-    "memory.dram_bw_gbps", "memory.dram_efficiency", "memory.kv_bytes_per_element",
-    "memory.scale_zero_bytes_per_group", "noc.link_bytes_per_cycle", "noc.clock_ghz", "noc.diameter_hops",
-    "noc.hop_latency_cycles", "llc.slices",
+    "cpu.cores",
+    "cpu.clock_ghz",
+    "cpu.fp32_flops_per_cycle",
+    "cpu.vector_efficiency",
+    "cpu.convert_cycles_per_element",
+    "cpu.elementwise_flops_per_hidden",
+    "cpu.elementwise_flops_per_ffn",
+    "memory.dram_bw_gbps",
+    "memory.dram_efficiency",
+    "memory.kv_bytes_per_element",
+    "memory.scale_zero_bytes_per_group",
+    "noc.link_bytes_per_cycle",
+    "noc.clock_ghz",
+    "noc.diameter_hops",
+    "noc.hop_latency_cycles",
+    "llc.slices",
 ]
 _CPU = _HOST + [
-    "cpu.int8_macs_per_cycle", "cpu.unpack_cycles_per_weight_w2", "cpu.unpack_cycles_per_weight_w3",
-    "cpu.unpack_cycles_per_weight_w4", "cpu.unpack_cycles_per_weight_w8", "cpu.scale_cycles_per_weight",
-    "cpu.weight_unpack_reuse_tokens", "cpu.kernel_efficiency",
+    "cpu.int8_macs_per_cycle",
+    "cpu.unpack_cycles_per_weight_w2",
+    "cpu.unpack_cycles_per_weight_w3",
+    "cpu.unpack_cycles_per_weight_w4",
+    "cpu.unpack_cycles_per_weight_w8",
+    "cpu.scale_cycles_per_weight",
+    "cpu.weight_unpack_reuse_tokens",
+    "cpu.kernel_efficiency",
 ]
 REQUIRED = {
     "cpu": _CPU,
-    "sail": _HOST + [
-        "csram.arrays_per_slice", "csram.rows", "csram.cols", "csram.clock_ghz", "csram.n_bw",
-        "csram.read_cycles", "csram.accumulate_cycles", "csram.overlap_read_accumulate",
-        "csram.overlap_load_compute", "csram.in_memory_conversion", "op_profile", "accumulate_style",
+    "sail": _HOST
+    + [
+        "csram.arrays_per_slice",
+        "csram.rows",
+        "csram.cols",
+        "csram.clock_ghz",
+        "csram.n_bw",
+        "csram.read_cycles",
+        "csram.accumulate_cycles",
+        "csram.overlap_read_accumulate",
+        "csram.overlap_load_compute",
+        "csram.in_memory_conversion",
+        "op_profile",
+        "accumulate_style",
     ],
-    "gpu": ["gpu.hbm_bw_gbps", "gpu.fp16_tflops", "gpu.fp32_tflops", "gpu.bw_efficiency",
-            "gpu.compute_efficiency", "gpu.elementwise_flops_per_element", "memory.kv_bytes_per_element", "memory.scale_zero_bytes_per_group"],
-    "pim_bitserial": _HOST + ["pim.arrays_per_slice", "pim.cols", "pim.clock_ghz", "pim.overlap_load_compute",
-                              "op_profile"],
-    "pim_lut": _HOST + ["pim.arrays_per_slice", "pim.lut_bits", "pim.lanes_per_engine", "pim.clock_ghz",
-                        "pim.overlap_load_compute"],
-    "pim_dram": _HOST + ["pim.banks", "pim.bank_bw_gbps", "pim.macs_per_bank_cycle", "pim.clock_ghz",
-                         "pim.activation_buffer_tokens"],
+    "gpu": [
+        "gpu.hbm_bw_gbps",
+        "gpu.fp16_tflops",
+        "gpu.fp32_tflops",
+        "gpu.bw_efficiency",
+        "gpu.compute_efficiency",
+        "gpu.elementwise_flops_per_element",
+        "memory.kv_bytes_per_element",
+        "memory.scale_zero_bytes_per_group",
+    ],
+    "pim_bitserial": _HOST
+    + ["pim.arrays_per_slice", "pim.cols", "pim.clock_ghz", "pim.overlap_load_compute", "op_profile"],
+    "pim_lut": _HOST
+    + [
+        "pim.arrays_per_slice",
+        "pim.lut_bits",
+        "pim.lanes_per_engine",
+        "pim.clock_ghz",
+        "pim.overlap_load_compute",
+    ],
+    "pim_dram": _HOST
+    + [
+        "pim.banks",
+        "pim.bank_bw_gbps",
+        "pim.macs_per_bank_cycle",
+        "pim.clock_ghz",
+        "pim.activation_buffer_tokens",
+    ],
 }
 # Parameters that are sizes or rates: zero would divide by zero or mean "no hardware".
-_POSITIVE_SUFFIXES = ("cores", "clock_ghz", "_per_cycle", "bw_gbps", "efficiency", "slices", "arrays_per_slice",
-                      "rows", "cols", "n_bw", "tflops", "banks", "lut_bits", "lanes_per_engine",
-                      "activation_buffer_tokens", "weight_unpack_reuse_tokens", "link_bytes_per_cycle",
-                      "kv_bytes_per_element")
+_POSITIVE_SUFFIXES = (
+    "cores",
+    "clock_ghz",
+    "_per_cycle",
+    "bw_gbps",
+    "efficiency",
+    "slices",
+    "arrays_per_slice",
+    "rows",
+    "cols",
+    "n_bw",
+    "tflops",
+    "banks",
+    "lut_bits",
+    "lanes_per_engine",
+    "activation_buffer_tokens",
+    "weight_unpack_reuse_tokens",
+    "link_bytes_per_cycle",
+    "kv_bytes_per_element",
+)
 
 
 def required_keys(system: str) -> list[str]:
@@ -105,12 +167,20 @@ def _host_work(p, model: ModelSpec, batch, context):
     kv_bytes = batch * model.n_layers * 2.0 * kvd * context * p["memory.kv_bytes_per_element"]
     # QK^T and PV: 2 FLOP per MAC each; softmax ~5 FLOP per score.
     attn_flops = batch * model.n_layers * (4.0 * model.n_heads * hd * context + 5.0 * model.n_heads * context)
-    vec_flops_s = p["cpu.cores"] * p["cpu.fp32_flops_per_cycle"] * p["cpu.clock_ghz"] * 1e9 * p["cpu.vector_efficiency"]
+    vec_flops_s = (
+        p["cpu.cores"] * p["cpu.fp32_flops_per_cycle"] * p["cpu.clock_ghz"] * 1e9 * p["cpu.vector_efficiency"]
+    )
     bw = p["memory.dram_bw_gbps"] * 1e9 * p["memory.dram_efficiency"]
     attn_mem_s = kv_bytes / bw
     attn_cmp_s = attn_flops / vec_flops_s
-    other_flops = batch * model.n_layers * (model.dim * p["cpu.elementwise_flops_per_hidden"]
-                                            + model.ffn_dim * p["cpu.elementwise_flops_per_ffn"])
+    other_flops = (
+        batch
+        * model.n_layers
+        * (
+            model.dim * p["cpu.elementwise_flops_per_hidden"]
+            + model.ffn_dim * p["cpu.elementwise_flops_per_ffn"]
+        )
+    )
     return attn_mem_s, attn_cmp_s, kv_bytes, other_flops / vec_flops_s
 
 
@@ -141,9 +211,15 @@ def _unpack_cycles(p, w_bits):
     if not np.all(known):
         bad = sorted(set(np.atleast_1d(w)[~np.atleast_1d(known)].tolist()))
         raise NotModelled(f"CPU dequant cost is modelled for w_bits in 2, 3, 4, 8 only, got {bad}")
-    return np.select([w == 2, w == 3, w == 4], [p["cpu.unpack_cycles_per_weight_w2"],
-                     p["cpu.unpack_cycles_per_weight_w3"], p["cpu.unpack_cycles_per_weight_w4"]],
-                     p["cpu.unpack_cycles_per_weight_w8"])
+    return np.select(
+        [w == 2, w == 3, w == 4],
+        [
+            p["cpu.unpack_cycles_per_weight_w2"],
+            p["cpu.unpack_cycles_per_weight_w3"],
+            p["cpu.unpack_cycles_per_weight_w4"],
+        ],
+        p["cpu.unpack_cycles_per_weight_w8"],
+    )
 
 
 # ---- per-system GEMV models: return dict of (L, N) arrays -----------------------------------------
@@ -151,14 +227,27 @@ def _gemv_cpu(p, opts, m, k, w_bits, a_bits, batch, group_size, prt):
     """llama.cpp-style: stream quantised weights, unpack to int8, SDOT with int8 activations."""
     wbytes = _weight_bytes(p, m, k, w_bits, group_size)
     dram_s = wbytes / (p["memory.dram_bw_gbps"] * 1e9 * p["memory.dram_efficiency"])
-    cycles = m * k * (batch * (1.0 / p["cpu.int8_macs_per_cycle"] + p["cpu.scale_cycles_per_weight"])
-                      + np.ceil(batch / p["cpu.weight_unpack_reuse_tokens"]) * _unpack_cycles(p, w_bits))
+    cycles = (
+        m
+        * k
+        * (
+            batch * (1.0 / p["cpu.int8_macs_per_cycle"] + p["cpu.scale_cycles_per_weight"])
+            + np.ceil(batch / p["cpu.weight_unpack_reuse_tokens"]) * _unpack_cycles(p, w_bits)
+        )
+    )
     cmp_s = cycles / (p["cpu.cores"] * p["cpu.clock_ghz"] * 1e9 * p["cpu.kernel_efficiency"])
     conv_s = _cpu_convert_s(p, batch * k)  # activations to int8 (llama.cpp quantize_row_q8)
     gemv = np.maximum(dram_s, cmp_s)
     zero = np.zeros_like(gemv)
-    return dict(dram_bytes=wbytes + zero, weight_bytes=wbytes + zero, mem_s=dram_s + zero, cmp_s=cmp_s + conv_s,
-                cpu_gemv_s=cmp_s, dram_s=gemv - cmp_s, convert_s=conv_s + zero)
+    return dict(
+        dram_bytes=wbytes + zero,
+        weight_bytes=wbytes + zero,
+        mem_s=dram_s + zero,
+        cmp_s=cmp_s + conv_s,
+        cpu_gemv_s=cmp_s,
+        dram_s=gemv - cmp_s,
+        convert_s=conv_s + zero,
+    )
 
 
 def _gemv_gpu(p, opts, m, k, w_bits, a_bits, batch, group_size, prt):
@@ -167,8 +256,14 @@ def _gemv_gpu(p, opts, m, k, w_bits, a_bits, batch, group_size, prt):
     cmp_s = 2.0 * m * k * batch / (p["gpu.fp16_tflops"] * 1e12 * p["gpu.compute_efficiency"])
     gemv = np.maximum(dram_s, cmp_s)
     zero = np.zeros_like(gemv)
-    return dict(dram_bytes=wbytes + zero, weight_bytes=wbytes + zero, mem_s=dram_s + zero, cmp_s=cmp_s + zero,
-                gpu_gemv_s=cmp_s + zero, dram_s=gemv - cmp_s)
+    return dict(
+        dram_bytes=wbytes + zero,
+        weight_bytes=wbytes + zero,
+        mem_s=dram_s + zero,
+        cmp_s=cmp_s + zero,
+        gpu_gemv_s=cmp_s + zero,
+        dram_s=gemv - cmp_s,
+    )
 
 
 def lut_geometry(p, m, k, w_bits, a_bits):
@@ -179,7 +274,7 @@ def lut_geometry(p, m, k, w_bits, a_bits):
     serves all of them (they share the pattern).
     """
     n_bw = p["csram.n_bw"]
-    entry_bits = _ceil_log2(n_bw * (2.0 ** w_bits - 1) + 1)  # sum of n_bw unsigned w-bit codes
+    entry_bits = _ceil_log2(n_bw * (2.0**w_bits - 1) + 1)  # sum of n_bw unsigned w-bit codes
     entries_per_row = np.floor(p["csram.cols"] / entry_bits)
     if np.any(entries_per_row < 1):
         raise NotModelled("a table entry is wider than a C-SRAM row (csram.cols too small for w_bits/n_bw)")
@@ -198,8 +293,12 @@ def sail_layer_ops(m, k, n_bw, a_bits, batch, zero_frac=0.0, hit_frac=0.0) -> di
     """
     groups = m * (k / n_bw)
     lookups = batch * a_bits * groups
-    return {"table_build_adds": groups * (2.0 ** n_bw - n_bw - 1), "lookups": lookups,
-            "sram_reads": lookups * (1.0 - zero_frac - hit_frac), "accumulates": lookups * (1.0 - zero_frac)}
+    return {
+        "table_build_adds": groups * (2.0**n_bw - n_bw - 1),
+        "lookups": lookups,
+        "sram_reads": lookups * (1.0 - zero_frac - hit_frac),
+        "accumulates": lookups * (1.0 - zero_frac),
+    }
 
 
 def _gemv_sail(p, opts, m, k, w_bits, a_bits, batch, group_size, prt):
@@ -245,15 +344,25 @@ def _gemv_sail(p, opts, m, k, w_bits, a_bits, batch, group_size, prt):
     gemv = ovl_lc * np.maximum(dram_s, compute_s) + (1 - ovl_lc) * (dram_s + compute_s)
     out_bytes = inmem * 4.0 + (1 - inmem) * np.ceil(acc_bits / 8.0)
     noc_s, noc_bytes = _noc_s(p, m, k, batch, a_bits, out_bytes)
-    table_bits = groups * 2.0 ** n_bw * entry_bits
+    table_bits = groups * 2.0**n_bw * entry_bits
     passes = np.ceil(table_bits / (n_arr * p["csram.rows"] * p["csram.cols"]))
-    return dict(dram_bytes=wbytes + 0 * gemv, weight_bytes=wbytes + 0 * gemv, mem_s=dram_s + 0 * gemv,
-                cmp_s=compute_s + noc_s + (1 - inmem) * conv_cpu_s,
-                table_build_s=build_s + 0 * gemv, lookup_s=lookup_s + 0 * gemv, accumulate_s=acc_exposed + 0 * gemv,
-                convert_s=conv_s + 0 * gemv, dram_s=gemv - compute_s, noc_s=noc_s + 0 * gemv,
-                noc_bytes=noc_bytes + 0 * gemv, csram_passes=passes + 0 * gemv,
-                compute_cycles=(build_s + lookup_s + acc_exposed) * f,
-                row_reads=row_reads + 0 * gemv, reads_left=reads_left + 0 * gemv)
+    return dict(
+        dram_bytes=wbytes + 0 * gemv,
+        weight_bytes=wbytes + 0 * gemv,
+        mem_s=dram_s + 0 * gemv,
+        cmp_s=compute_s + noc_s + (1 - inmem) * conv_cpu_s,
+        table_build_s=build_s + 0 * gemv,
+        lookup_s=lookup_s + 0 * gemv,
+        accumulate_s=acc_exposed + 0 * gemv,
+        convert_s=conv_s + 0 * gemv,
+        dram_s=gemv - compute_s,
+        noc_s=noc_s + 0 * gemv,
+        noc_bytes=noc_bytes + 0 * gemv,
+        csram_passes=passes + 0 * gemv,
+        compute_cycles=(build_s + lookup_s + acc_exposed) * f,
+        row_reads=row_reads + 0 * gemv,
+        reads_left=reads_left + 0 * gemv,
+    )
 
 
 def _gemv_pim_bitserial(p, opts, m, k, w_bits, a_bits, batch, group_size, prt):
@@ -265,15 +374,19 @@ def _gemv_pim_bitserial(p, opts, m, k, w_bits, a_bits, batch, group_size, prt):
     n = np.maximum(w_bits, a_bits)
     acc_bits = w_bits + a_bits + _ceil_log2(k)
     passes = np.ceil(m * k * batch / lanes)
-    per_pass = (profiles.mac_cycles(profile, n, acc_bits)
-                + np.log2(p["pim.cols"]) * (profiles.add_cycles(profile, acc_bits) + acc_bits) + w_bits)
+    per_pass = (
+        profiles.mac_cycles(profile, n, acc_bits)
+        + np.log2(p["pim.cols"]) * (profiles.add_cycles(profile, acc_bits) + acc_bits)
+        + w_bits
+    )
     cmp_s = passes * per_pass / f
     return _pim_common(p, m, k, w_bits, a_bits, batch, group_size, cmp_s, p["pim.overlap_load_compute"])
 
 
 def _gemv_pim_lut(p, opts, m, k, w_bits, a_bits, batch, group_size, prt):
     """BFree-style: each MAC as ``c = ceil(max(w,a)/lut_bits)`` chunks: c^2 LUT reads, c^2-c shifts and
-    c^2-1 adds, plus one accumulate (dovedevic PIMeval LUT formulas, anchors A.3.4), one op per engine cycle."""
+    c^2-1 adds, plus one accumulate (dovedevic PIMeval LUT formulas, anchors A.3.4), one op per engine cycle.
+    """
     f = p["pim.clock_ghz"] * 1e9
     engines = p["llc.slices"] * p["pim.arrays_per_slice"] * p["pim.lanes_per_engine"]
     c = np.ceil(np.maximum(w_bits, a_bits) / p["pim.lut_bits"])
@@ -290,9 +403,17 @@ def _pim_common(p, m, k, w_bits, a_bits, batch, group_size, cmp_s, ovl):
     noc_s, noc_bytes = _noc_s(p, m, k, batch, a_bits, np.ceil(acc_bits / 8.0))
     gemv = ovl * np.maximum(dram_s, cmp_s) + (1 - ovl) * (dram_s + cmp_s)
     z = 0 * gemv
-    return dict(dram_bytes=wbytes + z, weight_bytes=wbytes + z, mem_s=dram_s + z, cmp_s=cmp_s + conv_s + noc_s + z,
-                pim_compute_s=cmp_s + z, dram_s=gemv - cmp_s, convert_s=conv_s + z, noc_s=noc_s + z,
-                noc_bytes=noc_bytes + z)
+    return dict(
+        dram_bytes=wbytes + z,
+        weight_bytes=wbytes + z,
+        mem_s=dram_s + z,
+        cmp_s=cmp_s + conv_s + noc_s + z,
+        pim_compute_s=cmp_s + z,
+        dram_s=gemv - cmp_s,
+        convert_s=conv_s + z,
+        noc_s=noc_s + z,
+        noc_bytes=noc_bytes + z,
+    )
 
 
 def _gemv_pim_dram(p, opts, m, k, w_bits, a_bits, batch, group_size, prt):
@@ -306,16 +427,38 @@ def _gemv_pim_dram(p, opts, m, k, w_bits, a_bits, batch, group_size, prt):
     gemv = np.maximum(mem_s, cmp_s)
     z = 0 * gemv
     # SHORTCUT(dram-pim-io): moving activations/outputs between host and banks is not charged.
-    return dict(dram_bytes=wbytes * reads + z, weight_bytes=wbytes + z, mem_s=mem_s + z, cmp_s=cmp_s + conv_s + z,
-                pim_compute_s=cmp_s + z, dram_s=gemv - cmp_s, convert_s=conv_s + z)
+    return dict(
+        dram_bytes=wbytes * reads + z,
+        weight_bytes=wbytes + z,
+        mem_s=mem_s + z,
+        cmp_s=cmp_s + conv_s + z,
+        pim_compute_s=cmp_s + z,
+        dram_s=gemv - cmp_s,
+        convert_s=conv_s + z,
+    )
 
 
-_GEMV = {"cpu": _gemv_cpu, "gpu": _gemv_gpu, "sail": _gemv_sail, "pim_bitserial": _gemv_pim_bitserial,
-         "pim_lut": _gemv_pim_lut, "pim_dram": _gemv_pim_dram}
+_GEMV = {
+    "cpu": _gemv_cpu,
+    "gpu": _gemv_gpu,
+    "sail": _gemv_sail,
+    "pim_bitserial": _gemv_pim_bitserial,
+    "pim_lut": _gemv_pim_lut,
+    "pim_dram": _gemv_pim_dram,
+}
 
 
-def evaluate(hw: HwConfig, model: ModelSpec, w_bits, a_bits, batch, context, group_size=128,
-             params: dict | None = None, prt=None) -> dict:
+def evaluate(
+    hw: HwConfig,
+    model: ModelSpec,
+    w_bits,
+    a_bits,
+    batch,
+    context,
+    group_size=128,
+    params: dict | None = None,
+    prt=None,
+) -> dict:
     """Evaluate one model's decode step for N design points at once.
 
     ``params`` maps hardware keys to scalars or ``(N,)`` arrays (defaults from ``hw``); workload
@@ -340,8 +483,13 @@ def evaluate(hw: HwConfig, model: ModelSpec, w_bits, a_bits, batch, context, gro
         raise ValueError("PRT fractions must be >= 0 and zero_skip + hit fractions <= 1")
     g = _GEMV[hw.system](p, opts, m, k, w_bits, a_bits, batch, group_size, (zf, hf))
     out: dict = {}
-    shape = np.broadcast_shapes(np.shape(w_bits), np.shape(a_bits), np.shape(batch), np.shape(context),
-                                *(np.shape(v) for v in p.values() if np.ndim(v)))
+    shape = np.broadcast_shapes(
+        np.shape(w_bits),
+        np.shape(a_bits),
+        np.shape(batch),
+        np.shape(context),
+        *(np.shape(v) for v in p.values() if np.ndim(v)),
+    )
     zeros = np.zeros(shape)
     for key in BREAKDOWN_KEYS:
         out[key] = (g[key] * count).sum(axis=0) + zeros if key in g else zeros.copy()
@@ -350,12 +498,20 @@ def evaluate(hw: HwConfig, model: ModelSpec, w_bits, a_bits, batch, context, gro
     if hw.system == "gpu":
         kvd = model.n_kv_heads * model.head_dim
         kv_bytes = batch * model.n_layers * 2.0 * kvd * context * p["memory.kv_bytes_per_element"]
-        attn_flops = batch * model.n_layers * (4.0 * model.n_heads * model.head_dim * context
-                                                + 5.0 * model.n_heads * context)
+        attn_flops = (
+            batch
+            * model.n_layers
+            * (4.0 * model.n_heads * model.head_dim * context + 5.0 * model.n_heads * context)
+        )
         attn_mem = kv_bytes / (p["gpu.hbm_bw_gbps"] * 1e9 * p["gpu.bw_efficiency"])
         attn_cmp = attn_flops / (p["gpu.fp32_tflops"] * 1e12 * p["gpu.compute_efficiency"])
-        other = batch * model.n_layers * p["gpu.elementwise_flops_per_element"] * (model.dim + model.ffn_dim) / (
-            p["gpu.fp32_tflops"] * 1e12 * p["gpu.compute_efficiency"])
+        other = (
+            batch
+            * model.n_layers
+            * p["gpu.elementwise_flops_per_element"]
+            * (model.dim + model.ffn_dim)
+            / (p["gpu.fp32_tflops"] * 1e12 * p["gpu.compute_efficiency"])
+        )
     else:
         attn_mem, attn_cmp, kv_bytes, other = _host_work(p, model, batch, context)
     out["attention_s"] = np.maximum(attn_mem, attn_cmp) + zeros
@@ -378,8 +534,9 @@ def evaluate(hw: HwConfig, model: ModelSpec, w_bits, a_bits, batch, context, gro
     return out
 
 
-def sail_layer_cycles(hw: HwConfig, m, k, w_bits, a_bits, batch, zero_frac=0.0, hit_frac=0.0,
-                      params: dict | None = None) -> dict:
+def sail_layer_cycles(
+    hw: HwConfig, m, k, w_bits, a_bits, batch, zero_frac=0.0, hit_frac=0.0, params: dict | None = None
+) -> dict:
     """C-SRAM computation cycles of one SAIL GEMV (table build + lookups + exposed accumulate), vectorised.
 
     The "computation cycles" the paper's PRT claim (-13.8 %) refers to; DRAM, NoC and conversion excluded.
@@ -390,9 +547,23 @@ def sail_layer_cycles(hw: HwConfig, m, k, w_bits, a_bits, batch, zero_frac=0.0, 
     _check_values(p, "sail")
     opts = {k_: v.value for k_, v in hw.options.items()}
     m, k = np.asarray(m, dtype=float), np.asarray(k, dtype=float)
-    g = _gemv_sail(p, opts, m, k, np.asarray(w_bits, float), np.asarray(a_bits, float), np.asarray(batch, float), 128,
-                   (np.asarray(zero_frac, float), np.asarray(hit_frac, float)))
+    g = _gemv_sail(
+        p,
+        opts,
+        m,
+        k,
+        np.asarray(w_bits, float),
+        np.asarray(a_bits, float),
+        np.asarray(batch, float),
+        128,
+        (np.asarray(zero_frac, float), np.asarray(hit_frac, float)),
+    )
     f = p["csram.clock_ghz"] * 1e9
-    return {"cycles": g["compute_cycles"], "table_build_cycles": g["table_build_s"] * f,
-            "lookup_cycles": g["lookup_s"] * f, "accumulate_cycles": g["accumulate_s"] * f,
-            "row_reads": g["row_reads"], "sram_reads": g["reads_left"]}
+    return {
+        "cycles": g["compute_cycles"],
+        "table_build_cycles": g["table_build_s"] * f,
+        "lookup_cycles": g["lookup_s"] * f,
+        "accumulate_cycles": g["accumulate_s"] * f,
+        "row_reads": g["row_reads"],
+        "sram_reads": g["reads_left"],
+    }

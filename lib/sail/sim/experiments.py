@@ -24,11 +24,15 @@ KEYS = ["model", "w_bits", "a_bits", "batch", "context"]
 
 
 def workload_grid(models, w_bits, a_bits, batches, contexts) -> pd.DataFrame:
-    rows = list(itertools.product(sorted(models), sorted(w_bits), sorted(a_bits), sorted(batches), sorted(contexts)))
+    rows = list(
+        itertools.product(sorted(models), sorted(w_bits), sorted(a_bits), sorted(batches), sorted(contexts))
+    )
     return pd.DataFrame(rows, columns=KEYS)
 
 
-def decode_table(hws: list[HwConfig], grid: pd.DataFrame, prt: pd.DataFrame | None, group_size: int) -> pd.DataFrame:
+def decode_table(
+    hws: list[HwConfig], grid: pd.DataFrame, prt: pd.DataFrame | None, group_size: int
+) -> pd.DataFrame:
     """decode.csv: every system on every workload point, with bounds and breakdown (``*_s``)."""
     out = []
     for hw in sorted(hws, key=lambda h: h.name):
@@ -36,8 +40,19 @@ def decode_table(hws: list[HwConfig], grid: pd.DataFrame, prt: pd.DataFrame | No
         df["hw"] = hw.name
         out.append(df)
     df = pd.concat(out, ignore_index=True)
-    cols = ["system", "hw", *KEYS, "tokens_per_s", "memory_bound_tokens_per_s", "compute_bound_tokens_per_s",
-            "step_s", *BREAKDOWN_KEYS, "weight_bytes", "kv_bytes", "dram_bytes"]
+    cols = [
+        "system",
+        "hw",
+        *KEYS,
+        "tokens_per_s",
+        "memory_bound_tokens_per_s",
+        "compute_bound_tokens_per_s",
+        "step_s",
+        *BREAKDOWN_KEYS,
+        "weight_bytes",
+        "kv_bytes",
+        "dram_bytes",
+    ]
     extra = [c for c in ("prt_avoided_fraction", "csram_max_passes") if c in df.columns]
     return df[cols + extra].sort_values(["hw", *KEYS]).reset_index(drop=True)
 
@@ -50,8 +65,9 @@ def speedup_table(decode: pd.DataFrame, base_hw: str = "graviton2") -> pd.DataFr
     return df[["system", "hw", *KEYS, "tokens_per_s", "cpu_tokens_per_s", "speedup_vs_cpu"]]
 
 
-def sensitivity_grid(sail: HwConfig, cpu: HwConfig, workload: dict, batches, contexts, axes: dict, prt,
-                     group_size: int):
+def sensitivity_grid(
+    sail: HwConfig, cpu: HwConfig, workload: dict, batches, contexts, axes: dict, prt, group_size: int
+):
     """Full-factorial sweep of SAIL's uncertain parameters at one model/bit width, over batches and contexts,
     with the CPU at the same host values and workload.
 
@@ -73,8 +89,16 @@ def sensitivity_grid(sail: HwConfig, cpu: HwConfig, workload: dict, batches, con
     cres = cres.rename(columns={"tokens_per_s": "cpu_tokens_per_s"})
     res = res.merge(cres, on=on, how="left")
     res["speedup_vs_cpu"] = res.tokens_per_s / res.cpu_tokens_per_s
-    keep = names + ["model", "w_bits", "a_bits", "batch", "context", "tokens_per_s", "cpu_tokens_per_s",
-                    "speedup_vs_cpu"]
+    keep = names + [
+        "model",
+        "w_bits",
+        "a_bits",
+        "batch",
+        "context",
+        "tokens_per_s",
+        "cpu_tokens_per_s",
+        "speedup_vs_cpu",
+    ]
     return res[keep].sort_values(names + ["batch"]).reset_index(drop=True), seconds
 
 
@@ -83,18 +107,27 @@ def region_table(sens: pd.DataFrame, axes: dict, threshold: float = PAPER_SPEEDU
     rows = []
     for name in sorted(axes) + ["batch", "context"]:
         for val, g in sens.groupby(name, sort=True):
-            rows.append({"parameter": name, "value": str(val), "points": len(g),
-                         "share_at_or_above": float((g.speedup_vs_cpu >= threshold).mean()),
-                         "max_speedup": float(g.speedup_vs_cpu.max())})
+            rows.append(
+                {
+                    "parameter": name,
+                    "value": str(val),
+                    "points": len(g),
+                    "share_at_or_above": float((g.speedup_vs_cpu >= threshold).mean()),
+                    "max_speedup": float(g.speedup_vs_cpu.max()),
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def ablation_table(sail: HwConfig, workload: dict, batches, prt, group_size: int) -> pd.DataFrame:
     """SAIL with each mechanism removed: PRT (no reuse), in-memory conversion (cores convert), and batching
     (``batch`` column; batch 1 is SAIL without batching)."""
-    variants = [("SAIL", {}, True), ("no PRT", {}, False),
-                ("no in-memory conversion", {"csram.in_memory_conversion": 0}, True),
-                ("no PRT, no in-memory conversion", {"csram.in_memory_conversion": 0}, False)]
+    variants = [
+        ("SAIL", {}, True),
+        ("no PRT", {}, False),
+        ("no in-memory conversion", {"csram.in_memory_conversion": 0}, True),
+        ("no PRT, no in-memory conversion", {"csram.in_memory_conversion": 0}, False),
+    ]
     out = []
     for name, ov, use_prt in variants:
         pts = pd.DataFrame({"batch": sorted(batches)})
@@ -119,11 +152,23 @@ def type_conversion_table(sail: HwConfig, a_bits: int = 8) -> pd.DataFrame:
     rows = []
     for prof in profiles.PROFILES:
         c = float(profiles.convert_cycles(prof, a_bits))
-        rows.append({"engine": f"C-SRAM ({prof})", "cycles_per_element_one_unit": c / lanes_array,
-                     "cycles_per_element_chip": c / (lanes_array * n_arr), "clock_ghz": v("csram.clock_ghz")})
+        rows.append(
+            {
+                "engine": f"C-SRAM ({prof})",
+                "cycles_per_element_one_unit": c / lanes_array,
+                "cycles_per_element_chip": c / (lanes_array * n_arr),
+                "clock_ghz": v("csram.clock_ghz"),
+            }
+        )
     cpe = v("cpu.convert_cycles_per_element")
-    rows.append({"engine": "CPU NEON (one core)", "cycles_per_element_one_unit": cpe,
-                 "cycles_per_element_chip": cpe / v("cpu.cores"), "clock_ghz": v("cpu.clock_ghz")})
+    rows.append(
+        {
+            "engine": "CPU NEON (one core)",
+            "cycles_per_element_one_unit": cpe,
+            "cycles_per_element_chip": cpe / v("cpu.cores"),
+            "clock_ghz": v("cpu.clock_ghz"),
+        }
+    )
     df = pd.DataFrame(rows)
     df["ns_per_element_chip"] = df.cycles_per_element_chip / df.clock_ghz
     return df
@@ -142,8 +187,16 @@ def workloads_table(models, w_bits, a_bits, batches, contexts, group_size: int) 
     for name in sorted(models):
         spec = get_model(name)
         for t, m, k, c in spec.gemv_layers():
-            rows.append({"model": name, "layer_type": t, "m": m, "k": k, "count_per_step": c,
-                         "params_m": round(m * k * c / 1e6, 3)})
+            rows.append(
+                {
+                    "model": name,
+                    "layer_type": t,
+                    "m": m,
+                    "k": k,
+                    "count_per_step": c,
+                    "params_m": round(m * k * c / 1e6, 3),
+                }
+            )
     df = pd.DataFrame(rows)
     df["w_bits"] = ",".join(map(str, sorted(w_bits)))
     df["a_bits"] = ",".join(map(str, sorted(a_bits)))
@@ -171,8 +224,9 @@ def default_region(sens: pd.DataFrame, axes: dict, defaults: dict, threshold: fl
     return "; ".join(parts)
 
 
-def speedup_claim(speedup: pd.DataFrame, sens: pd.DataFrame, region: pd.DataFrame, axes: dict,
-                  defaults: dict | None = None) -> ClaimResult:
+def speedup_claim(
+    speedup: pd.DataFrame, sens: pd.DataFrame, region: pd.DataFrame, axes: dict, defaults: dict | None = None
+) -> ClaimResult:
     """Verdict on "up to 10.7x": our maximum over the default workload grid, and where in the sensitivity
     grid 10.7x is reached (overall share, per-parameter values, and with default hardware per context)."""
     s = speedup[speedup.system == "sail"]
@@ -186,8 +240,10 @@ def speedup_claim(speedup: pd.DataFrame, sens: pd.DataFrame, region: pd.DataFram
         verdict, why = "reproduced", f"max over the workload grid is within +-{TOLERANCE:.0%} of 10.7x"
     elif val > PAPER_SPEEDUP:
         verdict = "not reproduced"
-        why = (f"our maximum exceeds the paper's by more than {TOLERANCE:.0%}; >= 10.7x with default hw at "
-               f"{default_region(sens, axes, defaults or {})}; {share:.1%} of the {grid} reach it")
+        why = (
+            f"our maximum exceeds the paper's by more than {TOLERANCE:.0%}; >= 10.7x with default hw at "
+            f"{default_region(sens, axes, defaults or {})}; {share:.1%} of the {grid} reach it"
+        )
     elif share > 0:
         verdict = "holds only when"
         why = f"default max {val:.1f}x; >= 10.7x in {share:.1%} of the {grid} ({where})"
@@ -206,16 +262,25 @@ def region_summary(region: pd.DataFrame) -> str:
 def prt_claim(default_rows: pd.DataFrame) -> ClaimResult:
     """The aggregate (layer_type=all) saving at the default PRT point; the range over batches is in ``why``."""
     if default_rows.empty:
-        return ClaimResult("prt_cycles", "n/a", "no default PRT point in the profile", "not testable",
-                           "the profiling table has no twos_complement/lru/32-entry/no-zero-skip rows")
+        return ClaimResult(
+            "prt_cycles",
+            "n/a",
+            "no default PRT point in the profile",
+            "not testable",
+            "the profiling table has no twos_complement/lru/32-entry/no-zero-skip rows",
+        )
     b1 = default_rows.sort_values("batch").iloc[0]
     lo, hi = default_rows.cycle_saving_fraction.min(), default_rows.cycle_saving_fraction.max()
     val = float(b1.cycle_saving_fraction)
     ok = abs(val / PAPER_PRT_SAVING - 1) <= TOLERANCE
-    cfg = (f"{b1.model} shapes, w_bits={b1.w_bits}, a_bits={b1.a_bits}, n_bw={b1.n_bw}, batch={b1.batch}, "
-           f"PRT 32 entries LRU, two's complement")
-    why = (f"C-SRAM computation cycles (build + lookups + accumulates) with vs without the PRT; "
-           f"{lo:.1%}..{hi:.1%} over profiled batches; a hit skips the SRAM read but still accumulates (assumption)")
+    cfg = (
+        f"{b1.model} shapes, w_bits={b1.w_bits}, a_bits={b1.a_bits}, n_bw={b1.n_bw}, batch={b1.batch}, "
+        f"PRT 32 entries LRU, two's complement"
+    )
+    why = (
+        f"C-SRAM computation cycles (build + lookups + accumulates) with vs without the PRT; "
+        f"{lo:.1%}..{hi:.1%} over profiled batches; a hit skips the SRAM read but still accumulates (assumption)"
+    )
     return ClaimResult("prt_cycles", f"{100 * val:.1f} %", cfg, "reproduced" if ok else "not reproduced", why)
 
 
@@ -231,17 +296,34 @@ def area_claim(sail: HwConfig) -> ClaimResult:
         verdict = "holds only when"
     else:
         verdict = "not reproduced"
-    why = (f"% of LLC area at CACTI 22 nm: {rep:.1f} % if the arrays are repurposed LLC ways, {add:.1f} % if added; "
-           "peripheral (PRT, adder, controller) areas are assumptions, the denominator of the paper's 2 % is unknown")
+    why = (
+        f"% of LLC area at CACTI 22 nm: {rep:.1f} % if the arrays are repurposed LLC ways, {add:.1f} % if added; "
+        "peripheral (PRT, adder, controller) areas are assumptions, the denominator of the paper's 2 % is unknown"
+    )
     if verdict == "holds only when":
-        why = ("holds only when the arrays are " + ("repurposed LLC ways" if ok_rep else "added") + "; " + why)
-    return ClaimResult("area_overhead", f"{ours:.1f} %", f"{int(sail.value('llc.slices'))} slices x "
-                       f"{int(sail.value('csram.arrays_per_slice'))} arrays of 256x256", verdict, why)
+        why = "holds only when the arrays are " + ("repurposed LLC ways" if ok_rep else "added") + "; " + why
+    return ClaimResult(
+        "area_overhead",
+        f"{ours:.1f} %",
+        f"{int(sail.value('llc.slices'))} slices x "
+        f"{int(sail.value('csram.arrays_per_slice'))} arrays of 256x256",
+        verdict,
+        why,
+    )
 
 
 def benchmark_row(n_points: int, seconds: float, threads: int) -> pd.DataFrame:
-    return pd.DataFrame([{"n_points": n_points, "seconds": seconds, "points_per_s": n_points / seconds,
-                          "threads": threads, "under_60_s": bool(seconds < 60)}])
+    return pd.DataFrame(
+        [
+            {
+                "n_points": n_points,
+                "seconds": seconds,
+                "points_per_s": n_points / seconds,
+                "threads": threads,
+                "under_60_s": bool(seconds < 60),
+            }
+        ]
+    )
 
 
 def best_workload(speedup: pd.DataFrame) -> dict:

@@ -103,7 +103,9 @@ def _check_param(key: str, p, where: str, numeric: bool) -> Param:
     if extra:
         raise HwError(f"{where}: {key} has unknown fields {sorted(extra)}")
     if not SOURCE_RE.match(str(p["source"])):
-        raise HwError(f"{where}: {key} source {p['source']!r} must be paper, other:<citation> or assumption:<why>")
+        raise HwError(
+            f"{where}: {key} source {p['source']!r} must be paper, other:<citation> or assumption:<why>"
+        )
     v = p["value"]
     if numeric:
         if isinstance(v, bool) or not isinstance(v, (int, float)):
@@ -143,8 +145,15 @@ def load_hw(path: str | Path) -> HwConfig:
     doc = r["doc"]
     if doc["system"] not in SYSTEMS:
         raise HwError(f"{path}: system {doc['system']!r} unknown; use one of {SYSTEMS}")
-    hw = HwConfig(name=str(doc["name"]), system=str(doc["system"]), description=str(doc.get("description", "")),
-                  params=r["params"], options=r["options"], path=str(path), own_keys=r["own"])
+    hw = HwConfig(
+        name=str(doc["name"]),
+        system=str(doc["system"]),
+        description=str(doc.get("description", "")),
+        params=r["params"],
+        options=r["options"],
+        path=str(path),
+        own_keys=r["own"],
+    )
     from sail.sim.engine import required_keys  # the cost model declares what it reads
 
     for key in required_keys(hw.system):
@@ -160,8 +169,17 @@ def hw_table(hw: HwConfig, own_only: bool = False) -> list[dict]:
     for key, p in sorted(items):
         if own_only and key not in hw.own_keys:
             continue
-        rows.append({"hw": hw.name, "system": hw.system, "key": key, "value": p.value, "unit": p.unit,
-                     "source_kind": p.source.split(":", 1)[0], "source": p.source})
+        rows.append(
+            {
+                "hw": hw.name,
+                "system": hw.system,
+                "key": key,
+                "value": p.value,
+                "unit": p.unit,
+                "source_kind": p.source.split(":", 1)[0],
+                "source": p.source,
+            }
+        )
     return rows
 
 

@@ -106,7 +106,7 @@ def fp32_mul_cycles(profile) -> float:
     if p is Profile.PIMEVAL_BITSIMD_V:
         r, w, _ = PIMEVAL_FP32_MUL_RWL
         return float(r + w)
-    return 32.0 ** 2  # gem_forge: FP ops n^2 with n = 32
+    return 32.0**2  # gem_forge: FP ops n^2 with n = 32
 
 
 def convert_cycles(profile, a_bits):

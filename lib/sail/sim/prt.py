@@ -41,7 +41,7 @@ def prt_saving(hw: HwConfig, prt: pd.DataFrame, model: str = "smollm2-135m", w_b
     out["model"] = model
     out["cycles_without_prt"] = without
     out["cycles_with_prt"] = with_
-    agg = (out.groupby(KEYS, sort=True)[["cycles_without_prt", "cycles_with_prt"]].sum().reset_index())
+    agg = out.groupby(KEYS, sort=True)[["cycles_without_prt", "cycles_with_prt"]].sum().reset_index()
     agg_av = df.groupby(KEYS, sort=True)[["lookups", "zero_skips", "prt_hits"]].sum().reset_index()
     agg["avoided_fraction"] = ((agg_av.zero_skips + agg_av.prt_hits) / agg_av.lookups).to_numpy()
     agg["layer_type"], agg["w_bits"], agg["model"] = "all", w_bits, model
@@ -54,5 +54,10 @@ def default_point(saving: pd.DataFrame, prt_entries: int = PRT_DEFAULT["prt_entr
     """The ``layer_type == "all"`` rows at the paper's default PRT point, one per (n_bw, a_bits, batch)."""
     s = saving
     zs = s.zero_skip.astype(str).str.lower() == str(PRT_DEFAULT["zero_skip"]).lower()
-    return s[(s.layer_type == "all") & (s.encoding == PRT_DEFAULT["encoding"]) & (s.policy == PRT_DEFAULT["policy"])
-             & (s.prt_entries == prt_entries) & zs].sort_values(["n_bw", "a_bits", "batch"])
+    return s[
+        (s.layer_type == "all")
+        & (s.encoding == PRT_DEFAULT["encoding"])
+        & (s.policy == PRT_DEFAULT["policy"])
+        & (s.prt_entries == prt_entries)
+        & zs
+    ].sort_values(["n_bw", "a_bits", "batch"])
