@@ -113,8 +113,14 @@ def plot_breakdown(df: pd.DataFrame, model: str, w_bits: int, context: int, hws=
 def plot_sensitivity(sens: pd.DataFrame, params: list[str]):
     """fig11: distribution of the speedup over the grid per value of each parameter, 10.7x marked."""
     apply_style()
-    fig, axes = plt.subplots(1, len(params), figsize=(DOUBLE_COLUMN_IN, 2.4), sharey=True, squeeze=False)
-    for ax, p in zip(axes[0], params):
+    ncols = min(len(params), 5)
+    nrows = -(-len(params) // ncols)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(DOUBLE_COLUMN_IN, 2.1 * nrows), sharey=True, squeeze=False
+    )
+    for ax in axes.flat[len(params) :]:
+        ax.set_visible(False)
+    for ax, p in zip(axes.flat, params):
         vals = sorted(sens[p].unique(), key=lambda v: (isinstance(v, str), v))
         data = [sens[sens[p] == v].speedup_vs_cpu.to_numpy() for v in vals]
         ax.boxplot(data, whis=(0, 100), widths=0.6, medianprops={"color": "C1"})
@@ -125,15 +131,17 @@ def plot_sensitivity(sens: pd.DataFrame, params: list[str]):
             rotation=0 if isinstance(vals[0], str) else 90,
         )
         ax.axhline(PAPER_SPEEDUP, color="k", ls="--", lw=0.8)
-        ax.set_title(p.split(".")[-1], fontsize=7)
+        ax.set_title(p, fontsize=6)
         ax.set_yscale("log")
-    axes[0][0].set_ylabel("SAIL speedup over CPU (x)")
+    for row in axes:
+        row[0].set_ylabel("SAIL / CPU (x)")
     r = sens.iloc[0]
     fig.suptitle(
         f"{r.model}, w{r.w_bits}a{r.a_bits}; each box spans all other grid values (incl. batch and "
         f"context); dashed: paper 10.7x",
         fontsize=7,
     )
+    fig.tight_layout()
     return fig
 
 
