@@ -17,7 +17,7 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from .conftest import REPO, TARGETS, make_copy, output_tables, snakemake, snakemake_env
+from .conftest import ALLOWED, REPO, TARGETS, make_copy, output_tables, snakemake, snakemake_env
 
 
 def test_unknown_experiment_is_rejected_before_any_rule_runs(tmp_path):
@@ -62,14 +62,23 @@ def test_config_file_with_a_wrong_type_fails_before_any_rule_runs(tmp_path):
 
 
 @pytest.mark.slow
-def test_killed_run_resumes_and_finishes_with_identical_outputs(tmp_path, reference_run):
-    root = make_copy(tmp_path)
-    env = snakemake_env(root)
-    cmd = [str(Path(sys.executable).parent / "snakemake"), "--cores", "1", *TARGETS, "--config", "experiment=quick"]
+def test_killed_run_resumes_to_the_same_bytes_as_an_uninterrupted_run(tmp_path):
+    """Two runs of the same targets (one clean, one SIGKILLed halfway and resumed) give byte-identical
+    tables. One test covers both reliability properties, because each extra Snakemake run costs ~20 s
+    on the shared 2-core machine: a nondeterministic table or a resume that loses or corrupts work
+    both break the final equality."""
+    clean = make_copy(tmp_path / "clean")
+    snakemake(clean, "--cores", "2", *TARGETS, "--config", "experiment=quick")
+    reference = output_tables(clean)
+    assert any(k.endswith("tab04_claims.csv") for k in reference)
+
+    root = make_copy(tmp_path / "killed")
+    cmd = [str(Path(sys.executable).parent / "snakemake"), "--cores", "1", *TARGETS, "--config", "experiment=quick", *ALLOWED]
     first = root / "results" / "quick" / "cost" / "tpd.csv"
     log = tmp_path / "first_attempt.log"
     with open(log, "w") as fh:
-        proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(cmd, cwd=root, env=snakemake_env(root), stdout=fh, stderr=subprocess.STDOUT,
+                                start_new_session=True)
     try:
         # Cut the run right after Snakemake recorded cost_tpd as finished, while the rest is pending.
         deadline = time.monotonic() + 120
@@ -87,11 +96,7 @@ def test_killed_run_resumes_and_finishes_with_identical_outputs(tmp_path, refere
     snakemake(root, "--unlock", "--config", "experiment=quick")
     snakemake(root, "--cores", "1", *TARGETS, "--config", "experiment=quick", "--rerun-incomplete")
     assert first.stat().st_mtime_ns == done_before, "a finished job was redone instead of resumed"
-    assert output_tables(root) == reference_run
-
-
-@pytest.mark.slow
-def test_two_runs_write_byte_identical_tables(tmp_path, reference_run):
-    root = make_copy(tmp_path)
-    snakemake(root, "--cores", "2", *TARGETS, "--config", "experiment=quick")
-    assert output_tables(root) == reference_run
+    resumed = output_tables(root)
+    assert resumed.keys() == reference.keys()
+    for name in sorted(reference):
+        assert resumed[name] == reference[name], f"{name} differs between the two runs"
