@@ -118,6 +118,13 @@ def test_v100_baseline_takes_its_best_precision(decode, prices):
     assert set(r["baseline_w_bits"]) == {8}
 
 
+def test_v100_claim_names_the_v100_precision(decode, prices):
+    cost = cost_table(decode, prices, SYSTEMS, 0.02)
+    claim = tpd_claim(tpd_ratios(cost, "sail", "v100", MATCH["v100"]), "tpd_v100", 0.1, speedup_claim_id=None)
+    assert "vs v100 (w_bits=8 a_bits=8) on p3.2xlarge at 3.06 $/h" in claim.configuration
+    assert "cannot both hold" not in claim.why
+
+
 def test_tpd_ratios_reject_bad_match(decode, prices):
     cost = cost_table(decode, prices, SYSTEMS, 0.02)
     with pytest.raises(ValueError, match="hw"):

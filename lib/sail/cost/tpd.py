@@ -223,10 +223,12 @@ def tpd_claim(
     top = ratios.loc[ratios["tpd_ratio"].idxmax()]
     ours = float(top["tpd_ratio"])
     baseline = str(top["baseline"])
+    # The baseline's own precision when it was free to differ (a V100 matched on shape and batch only).
+    own = "".join(f" {k}={top[f'baseline_{k}']}" for k in ("w_bits", "a_bits") if f"baseline_{k}" in top.index)
     configuration = (
         f"{configuration_string(top)}; {top['system']} on {top['instance']} at {top['usd_per_hour']:.4g} $/h "
-        f"(overhead x{1 + top['price_overhead_fraction']:.4g}) vs {baseline} on {top['baseline_instance']} "
-        f"at {top['baseline_usd_per_hour']:.4g} $/h"
+        f"(overhead x{1 + top['price_overhead_fraction']:.4g}) vs {baseline}{own and ' (' + own.strip() + ')'} "
+        f"on {top['baseline_instance']} at {top['baseline_usd_per_hour']:.4g} $/h"
     )
     region = ratios[ratios["tpd_ratio"] >= paper * (1 - rel_tol)]
     where = describe_region(region, ratios)
