@@ -7,7 +7,7 @@ import pytest
 from sail.cost import SystemPrice, cost_table
 from sail.plots.cost import plot_cost, select_rows
 
-SYSTEMS = [SystemPrice("cpu", "m6g.16xlarge"), SystemPrice("sail", "m6g.16xlarge", True),
+SYSTEMS = [SystemPrice("cpu", "m6g.16xlarge", hw="graviton2"), SystemPrice("sail", "m6g.16xlarge", True),
            SystemPrice("v100", "p3.2xlarge")]
 
 

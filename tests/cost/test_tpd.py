@@ -22,8 +22,9 @@ from sail.cost import (
     tpd_ratios,
 )
 
-SYSTEMS = [SystemPrice("cpu", "m6g.16xlarge"), SystemPrice("sail", "m6g.16xlarge", add_overhead=True),
-           SystemPrice("v100", "p3.2xlarge")]
+SYSTEMS = [SystemPrice("cpu", "m6g.16xlarge", hw="graviton2"), SystemPrice("sail", "m6g.16xlarge", add_overhead=True),
+           SystemPrice("v100", "p3.2xlarge", hw="v100")]
+HW = {"cpu": "graviton2"}
 MATCH = {"cpu": ["model", "w_bits", "a_bits", "batch", "context"], "v100": ["model", "batch", "context"]}
 
 
@@ -68,7 +69,7 @@ def test_overhead_from_area_contract(area):
 def test_cost_table_matches_a_row_by_row_reference(decode, prices):
     cost = cost_table(decode, prices, SYSTEMS, overhead_fraction=0.02, multiplier=1.0)
     assert set(cost["system"]) == {"cpu", "sail", "v100"}  # neural_cache has no price mapping: left out
-    assert len(cost) == (decode["system"] != "neural_cache").sum()
+    assert len(cost) == (decode["hw"] != "neural_cache").sum()
     price = {"cpu": 2.464, "sail": 2.464 * 1.02, "v100": 3.06}
     for _, r in cost.iterrows():  # the obvious twin: one multiplication and one division per row
         assert r["usd_per_hour"] == pytest.approx(price[r["system"]])
@@ -79,6 +80,9 @@ def test_cost_table_matches_a_row_by_row_reference(decode, prices):
 def test_cost_table_rejects_missing_system_and_columns(decode, prices):
     with pytest.raises(ValueError, match="'tpu'"):
         cost_table(decode, prices, [*SYSTEMS, SystemPrice("tpu", "p3.2xlarge")], 0.02)
+    # the decode table's own `system` column (gpu, pim_bitserial) is not what selects rows: hw is
+    with pytest.raises(ValueError, match="'gpu'"):
+        cost_table(decode, prices, [SystemPrice("gpu", "p3.2xlarge")], 0.02)
     with pytest.raises(ValueError, match="tokens_per_s"):
         cost_table(decode.drop(columns="tokens_per_s"), prices, SYSTEMS, 0.02)
     with pytest.raises(ValueError, match="tokens_per_s must be > 0"):
@@ -166,7 +170,7 @@ def test_paper_factors_are_read_from_the_claims_registry():
 
 def test_price_sensitivity_grid(decode, prices):
     grid = price_sensitivity(decode, prices, 0.02, [0.0, 1.0, 3.0], ["m6g.16xlarge", "r6g.16xlarge"],
-                             ["c6g.16xlarge", "m6g.16xlarge"], "p3.2xlarge", MATCH)
+                             ["c6g.16xlarge", "m6g.16xlarge"], "p3.2xlarge", MATCH, hw=HW)
     assert len(grid) == 2 * 2 * 3
     same = grid[grid["sail_instance"] == grid["cpu_instance"]]
     # same instance: the ratio vs the CPU falls as the overhead multiplier grows

@@ -9,5 +9,6 @@ with log_to(snakemake.log[0]):
                              multipliers=p.sensitivity["overhead_multipliers"],
                              cpu_instances=p.sensitivity["cpu_instances"],
                              sail_instances=p.sensitivity["sail_instances"],
-                             v100_instance=p.systems["v100"]["instance"], match_on=p.match_on)
+                             v100_instance=p.systems["v100"]["instance"], match_on=p.match_on,
+                             hw={name: s["hw"] for name, s in p.systems.items()})
     write_table(grid, snakemake.output[0])

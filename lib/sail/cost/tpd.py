@@ -82,11 +82,21 @@ def overhead_from_area(area: pd.DataFrame) -> float:
 
 @dataclass(frozen=True)
 class SystemPrice:
-    """How one simulated system is priced: the instance it runs on, and whether SAIL's overhead applies."""
+    """How one simulated system is priced: the instance it runs on, and whether SAIL's overhead applies.
+
+    ``system`` is the label the cost tables use (``sail``, ``cpu``, ``v100``); ``hw`` names the
+    hardware description whose rows of the decode table it takes (the ``hw`` column, e.g.
+    ``graviton2`` for the CPU); it defaults to the label.
+    """
 
     system: str
     instance: str
     add_overhead: bool = False
+    hw: str | None = None
+
+    @property
+    def hw_name(self) -> str:
+        return self.hw if self.hw is not None else self.system
 
 
 def check_decode(decode: pd.DataFrame) -> None:
@@ -108,21 +118,23 @@ def cost_table(
 ) -> pd.DataFrame:
     """Price every decode row of a priced system: one row per (system, configuration).
 
-    Systems in ``decode`` without an entry in ``systems`` (e.g. other PIM designs, which no cloud
-    rents and whose overhead the simulator does not price) are left out. Raises ``ValueError`` if a
-    system in ``systems`` has no rows in ``decode``.
+    Rows are taken by hardware description (``decode.hw == SystemPrice.hw_name``) and relabelled
+    with ``SystemPrice.system``. Hardware in ``decode`` without an entry in ``systems`` (e.g. other
+    PIM designs, which no cloud rents and whose overhead the simulator does not price) is left
+    out. Raises ``ValueError`` if an entry of ``systems`` has no rows in ``decode``.
     """
     check_decode(decode)
     frames = []
     for sp in sorted(systems, key=lambda s: s.system):
-        rows = decode[decode["system"] == sp.system]
+        rows = decode[decode["hw"] == sp.hw_name]
         if rows.empty:
-            raise ValueError(f"system {sp.system!r} has no rows in the decode table; "
-                             f"systems present: {sorted(decode['system'].unique())}")
+            raise ValueError(f"hw {sp.hw_name!r} (priced as {sp.system!r}) has no rows in the decode table; "
+                             f"hw present: {sorted(decode['hw'].unique())}")
         base = usd_per_hour(prices, sp.instance)
         overhead = overhead_fraction * multiplier if sp.add_overhead else 0.0
         price = sail_usd_per_hour(base, overhead_fraction, multiplier) if sp.add_overhead else base
         out = rows[DECODE_COLUMNS].copy()
+        out["system"] = sp.system
         out["instance"] = sp.instance
         out["price_overhead_fraction"] = overhead
         out["usd_per_hour"] = price
@@ -265,24 +277,26 @@ def price_sensitivity(
     sail_instances: list[str],
     v100_instance: str,
     match_on: dict[str, list[str]],
-    sail_system: str = "sail",
-    cpu_system: str = "cpu",
-    v100_system: str = "v100",
+    hw: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """Maximum TPD ratio of SAIL vs the CPU and the V100 for every price mapping in a grid.
 
     The grid is ``sail_instances x cpu_instances x multipliers``; SAIL on an instance different
     from the CPU baseline's is the "cheaper instance than the speed baseline" case of the reference
     note (anchors_pim_cost.md B.1). One row per grid point, with the configuration of each maximum.
+    ``hw`` maps the labels ``sail``, ``cpu``, ``v100`` to hardware descriptions (default: the labels).
     """
+    sail_system, cpu_system, v100_system = "sail", "cpu", "v100"
+    hw = {"sail": "sail", "cpu": "cpu", "v100": "v100"} | (hw or {})
     if not multipliers or not cpu_instances or not sail_instances:
         raise ValueError("multipliers, cpu_instances and sail_instances must be non-empty")
     rows = []
     for sail_inst in sorted(sail_instances):
         for cpu_inst in sorted(cpu_instances):
             for mult in sorted(multipliers):
-                systems = [SystemPrice(sail_system, sail_inst, True), SystemPrice(cpu_system, cpu_inst),
-                           SystemPrice(v100_system, v100_instance)]
+                systems = [SystemPrice(sail_system, sail_inst, True, hw["sail"]),
+                           SystemPrice(cpu_system, cpu_inst, False, hw["cpu"]),
+                           SystemPrice(v100_system, v100_instance, False, hw["v100"])]
                 cost = cost_table(decode, prices, systems, overhead_fraction, mult)
                 row = {"sail_instance": sail_inst, "cpu_instance": cpu_inst, "overhead_multiplier": mult,
                        "sail_usd_per_hour": float(cost.loc[cost["system"] == sail_system, "usd_per_hour"].iloc[0])}
