@@ -17,6 +17,8 @@ REPO = Path(__file__).resolve().parents[2]
 EXPLORE = REPO / "notebooks" / "explore_sail.py.ipynb"
 
 STUB = '''
+# injected parameters (papermill style): explicit values instead of reading the simulator's hw/area model
+DEFAULTS.update(arrays_per_slice=16, overhead_fraction=0.02)
 import types, sail.sim
 def _load_hw(path):
     return {"path": path}
