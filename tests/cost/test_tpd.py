@@ -157,6 +157,12 @@ def test_tpd_claim_verdicts(values, verdict):
     assert "cannot both hold" in c.why  # same instance: the consistency remark is always stated
 
 
+def test_not_reproduced_says_what_speedup_the_paper_needs():
+    c = tpd_claim(_ratios([5.0, 9.0]), "tpd_cpu", rel_tol=0.1)
+    # price ratio 2.464 / 2.51; 19.9x TPD needs 19.9 * 2.51 / 2.464 = 20.3x speedup
+    assert "would need a 20.3x speedup over cpu" in c.why
+
+
 def test_tpd_claim_names_the_region_where_it_holds():
     c = tpd_claim(_ratios([5.0, 30.0, 25.0]), "tpd_cpu", rel_tol=0.1)
     assert "2 of 3 configurations: w_bits in {2, 3}" in c.why
