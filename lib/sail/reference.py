@@ -202,7 +202,11 @@ def main(argv: list[str] | None = None) -> int:
         for rel in snapshot(args.run_dir, args.ref_dir, args.figures):
             print(f"copied {rel}")
         return 0
-    verdicts = compare_dirs(args.run_dir, args.ref_dir, args.figures)
+    try:
+        verdicts = compare_dirs(args.run_dir, args.ref_dir, args.figures)
+    except ValueError as err:  # no reference yet, unreadable tolerances: say so, no traceback
+        print(f"cannot compare: {err}", file=sys.stderr)
+        return 2
     for v in verdicts:
         print(v.line())
     counts = {s: sum(v.status == s for v in verdicts) for s in ("ok", "mismatch", "missing", "unchecked")}

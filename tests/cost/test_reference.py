@@ -100,3 +100,10 @@ def test_full_run_reads_figures_from_the_top_level(tmp_path, monkeypatch):
     snapshot("results/full", "ref")
     assert (root / "ref" / "figures" / "tab01_hardware.csv").exists()
     assert main(["compare", "results/full", "ref"]) == 0
+
+
+def test_empty_reference_is_an_error_not_a_pass(tmp_path, capsys):
+    run = _run(tmp_path)
+    (tmp_path / "empty").mkdir()
+    assert main(["compare", str(run), str(tmp_path / "empty")]) == 2
+    assert "holds no CSV" in capsys.readouterr().err
