@@ -93,7 +93,7 @@ def test_killed_run_resumes_to_the_same_bytes_as_an_uninterrupted_run(tmp_path):
     assert not (root / "results" / "quick" / "figures" / "tab04_claims.csv").exists(), "run was not cut halfway"
     done_before = first.stat().st_mtime_ns
     # The documented recovery after a crash: release the lock, then rerun what was cut off.
-    snakemake(root, "--unlock", "--config", "experiment=quick")
+    snakemake(root, "--unlock", "--cores", "1", "--config", "experiment=quick")
     snakemake(root, "--cores", "1", *TARGETS, "--config", "experiment=quick", "--rerun-incomplete")
     assert first.stat().st_mtime_ns == done_before, "a finished job was redone instead of resumed"
     resumed = output_tables(root)

@@ -5,7 +5,7 @@ from .conftest import make_copy, snakemake
 
 def test_slurm_profile_dry_run_without_the_plugin(tmp_path):
     root = make_copy(tmp_path)
-    proc = snakemake(root, "-n", "--workflow-profile", "workflow/profiles/slurm", "--executor", "dryrun",
+    proc = snakemake(root, "-n", "--cores", "1", "--workflow-profile", "workflow/profiles/slurm", "--executor", "dryrun",
                      "fig07_cost", "--config", "experiment=quick")
     out = proc.stdout + proc.stderr
     assert "rule cost_tpd:" in out and "rule fig07_cost:" in out

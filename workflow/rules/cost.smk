@@ -12,7 +12,9 @@ from sail.claims import PAPER_CLAIMS
 from snakemake.logging import logger
 
 COST_UPSTREAM = [f"{RES}/sim/decode.csv", f"{RES}/sim/area.csv"]
-COST_READY = all(any(r.is_producer(p) for r in workflow.rules) for p in COST_UPSTREAM)
+COST_MISSING = [
+    p for p in COST_UPSTREAM if not any(r.is_producer(p) for r in workflow.rules)
+]
 
 
 rule cost_tpd:
@@ -127,7 +129,7 @@ TAB04_MISSING = [
     for c in PAPER_CLAIMS
     if not any(r.is_producer(f"{RES}/claims/{c}.csv") for r in workflow.rules)
 ]
-if COST_READY:
+if not COST_MISSING:
     FINAL_OUTPUTS.extend(
         [
             *figure("fig07_cost").values(),
@@ -138,11 +140,11 @@ if COST_READY:
     )
 else:
     logger.warning(
-        f"cost: fig07_cost and the TPD claims are left out of `all`: no rule produces {COST_UPSTREAM}"
+        f"cost: fig07_cost and the TPD claims are left out of `all`: no rule produces {COST_MISSING}"
     )
-if not TAB04_MISSING:
+if not TAB04_MISSING and not COST_MISSING:
     FINAL_OUTPUTS.extend(table("tab04_claims").values())
 else:
     logger.warning(
-        f"cost: tab04_claims is left out of `all`: no rule writes the claims {TAB04_MISSING}"
+        f"cost: tab04_claims is left out of `all`: no rule writes the claims {TAB04_MISSING} or the cost inputs {COST_MISSING}"
     )
