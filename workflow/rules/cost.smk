@@ -4,17 +4,7 @@
 # Inputs from the sim stage (contract): {RES}/sim/decode.csv (system, hw, model, w_bits, a_bits,
 # batch, context, tokens_per_s, ...) and {RES}/sim/area.csv (overhead_fraction; the `total` row if
 # it has a `component` column).
-#
-# Merge guard: a target joins `all` only once every upstream file it needs has a producing rule,
-# so `snakemake -n` stays green on a branch where sim or kernels have not been merged yet. Once
-# all stages are on main the guards are always true and can be removed.
 from sail.claims import PAPER_CLAIMS
-from snakemake.logging import logger
-
-COST_UPSTREAM = [f"{RES}/sim/decode.csv", f"{RES}/sim/area.csv"]
-COST_MISSING = [
-    p for p in COST_UPSTREAM if not any(r.is_producer(p) for r in workflow.rules)
-]
 
 
 rule cost_tpd:
@@ -124,27 +114,10 @@ rule tab04_claims:
         "../scripts/cost_tab04.py"
 
 
-TAB04_MISSING = [
-    c
-    for c in PAPER_CLAIMS
-    if not any(r.is_producer(f"{RES}/claims/{c}.csv") for r in workflow.rules)
-]
-if not COST_MISSING:
-    FINAL_OUTPUTS.extend(
-        [
-            *figure("fig07_cost").values(),
-            f"{RES}/cost/price_sensitivity.csv",
-            f"{RES}/claims/tpd_cpu.csv",
-            f"{RES}/claims/tpd_v100.csv",
-        ]
-    )
-else:
-    logger.warning(
-        f"cost: fig07_cost and the TPD claims are left out of `all`: no rule produces {COST_MISSING}"
-    )
-if not TAB04_MISSING and not COST_MISSING:
-    FINAL_OUTPUTS.extend(table("tab04_claims").values())
-else:
-    logger.warning(
-        f"cost: tab04_claims is left out of `all`: no rule writes the claims {TAB04_MISSING} or the cost inputs {COST_MISSING}"
-    )
+FINAL_OUTPUTS.extend(
+    [
+        *figure("fig07_cost").values(),
+        f"{RES}/cost/price_sensitivity.csv",
+        *table("tab04_claims").values(),
+    ]
+)

@@ -180,6 +180,7 @@ rule tab05_area:
             for ext, path in table("tab05_area").items()
         },
         claim=f"{RES}/claims/area_overhead.csv",
+        area=f"{RES}/sim/area.csv",
     log:
         f"{LOGS}/sim/tab05_area.log",
     conda:

@@ -1,9 +1,11 @@
 """The sim stage's tables: tab01_hardware, tab02_workloads, tab05_area (+ claim area_overhead), type conversion."""
 
+import pandas as pd
+
 from sail.claims import write_claim
 from sail.io import log_to, write_report_table, write_table
 from sail.sim import load_hw
-from sail.sim.area import area_breakdown
+from sail.sim.area import area_breakdown, overhead_pct
 from sail.sim.experiments import area_claim, hardware_table, type_conversion_table, workloads_table
 
 with log_to(snakemake.log[0]):
@@ -29,6 +31,8 @@ with log_to(snakemake.log[0]):
             area_breakdown(sail), paths, caption="SAIL area from CACTI 22 nm array numbers vs the LLC."
         )
         write_claim(area_claim(sail), out.claim)
+        # The cost stage prices SAIL as the CPU instance x (1 + overhead_fraction).
+        write_table(pd.DataFrame([{"component": "total", "overhead_fraction": overhead_pct(sail) / 100}]), out.area)
     elif pa.table == "type_conversion":
         write_table(type_conversion_table(load_hw(snakemake.input.hw)), out[0])
     else:
