@@ -1,0 +1,131 @@
+"""Activation-LUT GEMV (the T-MAC / bitnet.cpp design) on the packed bit-plane layout, numba.
+
+For each token the kernel builds, per group of ``g`` consecutive activations, the table of all
+``2**g`` subset sums of the fp32 activations ``T_j[p] = sum_t p_t x[g j + t]`` (once per GEMV,
+shared by all M rows). The weight bit-planes are the indices: for row ``r`` and weight bit ``b``
+the ``g`` bits of plane ``b`` (a nibble for ``g = 4``, a byte for ``g = 8``) select ``T_j``; the
+plane sums are combined as ``sum_b 2**b``. Scales and zero-points of each quantisation group are
+applied as ``s (sum_k Q x - z sum_k x)`` (the Q4_1 identity), so the latency grows linearly with
+``w_bits`` (one lookup per plane). Tables are fp32 (no table quantisation, unlike T-MAC's int8
+tables; so there is no table error, at the cost of 4x larger tables).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from sail.quant.packing import PackedLinear
+
+
+def check_float_activations(x, k: int) -> np.ndarray:
+    x = np.asarray(x)
+    if x.dtype.kind != "f":
+        raise ValueError(f"x must be a float array, got dtype {x.dtype}")
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.ndim != 2 or x.shape[0] != k:
+        raise ValueError(f"x must have shape (K,) or (K, B) with K={k}, got {x.shape}")
+    return np.ascontiguousarray(x.T, dtype=np.float32)  # (B, K): one token's activations contiguous
+
+
+@njit(cache=True)
+def build_act_tables(xt, g, kb):
+    """Tables ``(B, kb * 8 // g, 2**g)`` float32 of activation subset sums (zero past K)."""
+    batch, k = xt.shape
+    nj = kb * 8 // g
+    tab = np.zeros((batch, nj, 1 << g), dtype=np.float32)
+    for b in range(batch):
+        for j in range(nj):
+            for p in range(1, 1 << g):
+                low = p & (-p)
+                t = 0
+                while (low >> t) != 1:
+                    t += 1
+                kk = j * g + t
+                v = xt[b, kk] if kk < k else np.float32(0.0)
+                tab[b, j, p] = tab[b, j, p ^ low] + v
+    return tab
+
+
+@njit(cache=True)
+def _group_sums(xt, group_size, ng):
+    batch = xt.shape[0]
+    s = np.zeros((batch, ng), dtype=np.float32)
+    for b in range(batch):
+        for gi in range(ng):
+            acc = np.float32(0.0)
+            for kk in range(gi * group_size, (gi + 1) * group_size):
+                acc += xt[b, kk]
+            s[b, gi] = acc
+    return s
+
+
+@njit(parallel=True, cache=True)
+def _act_lut_g8(planes, scale, zero, group_size, tab, xsum, out):
+    w_bits, m, kb = planes.shape
+    batch = tab.shape[0]
+    ng = scale.shape[1]
+    bytes_per_group = group_size // 8
+    for r in prange(m):
+        for b in range(batch):
+            y = np.float32(0.0)
+            for gi in range(ng):
+                acc = np.float32(0.0)
+                for wb in range(w_bits):
+                    part = np.float32(0.0)
+                    for jb in range(gi * bytes_per_group, (gi + 1) * bytes_per_group):
+                        part += tab[b, jb, planes[wb, r, jb]]
+                    acc += part * np.float32(1 << wb)
+                y += scale[r, gi] * (acc - zero[r, gi] * xsum[b, gi])
+            out[r, b] = y
+
+
+@njit(parallel=True, cache=True)
+def _act_lut_g4(planes, scale, zero, group_size, tab, xsum, out):
+    w_bits, m, kb = planes.shape
+    batch = tab.shape[0]
+    ng = scale.shape[1]
+    bytes_per_group = group_size // 8
+    for r in prange(m):
+        for b in range(batch):
+            y = np.float32(0.0)
+            for gi in range(ng):
+                acc = np.float32(0.0)
+                for wb in range(w_bits):
+                    part = np.float32(0.0)
+                    for jb in range(gi * bytes_per_group, (gi + 1) * bytes_per_group):
+                        byte = planes[wb, r, jb]
+                        part += tab[b, 2 * jb, byte & 15] + tab[b, 2 * jb + 1, byte >> 4]
+                    acc += part * np.float32(1 << wb)
+                y += scale[r, gi] * (acc - zero[r, gi] * xsum[b, gi])
+            out[r, b] = y
+
+
+def act_lut_gemv(p: PackedLinear, x, g: int = 4) -> np.ndarray:
+    """``W @ x`` (float32) with ``W = s (Q - z)`` by the activation-LUT over weight bit-planes.
+
+    Parameters
+    ----------
+    p : the packed layer; ``group_size`` must be a multiple of 8 (whole plane bytes per group).
+    x : (K,) or (K, B) float activations.
+    g : activations per table, 4 (T-MAC's 16-entry tables, nibble indices) or 8 (256 entries,
+        byte indices, half the lookups).
+
+    Returns (M,) or (M, B) float32.
+    """
+    if not isinstance(p, PackedLinear):
+        raise ValueError(f"expected a PackedLinear, got {type(p).__name__}")
+    if g not in (4, 8):
+        raise ValueError(f"g must be 4 or 8, got {g!r}")
+    if p.group_size % 8:
+        raise ValueError(f"act_lut_gemv needs group_size a multiple of 8, got {p.group_size}")
+    vec = np.ndim(x) == 1
+    xt = check_float_activations(x, p.k)
+    kb = p.planes.shape[2]
+    tab = build_act_tables(xt, g, kb)
+    xsum = _group_sums(xt, p.group_size, p.scale.shape[1])
+    out = np.empty((p.m, xt.shape[0]), dtype=np.float32)
+    kern = _act_lut_g4 if g == 4 else _act_lut_g8
+    kern(p.planes, p.scale, p.zero, p.group_size, tab, xsum, out)
+    return out[:, 0] if vec else out
