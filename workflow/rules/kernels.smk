@@ -42,3 +42,48 @@ FINAL_OUTPUTS.extend(
         f"{RES}/kernels/bench.csv",
     ]
 )
+
+
+rule fig04_kernels:
+    input:
+        bench=f"{RES}/kernels/bench.csv",
+        machine=f"{RES}/kernels/machine.csv",
+    output:
+        pdf=report(
+            figure("fig04_kernels")["pdf"],
+            caption="../report/fig04_kernels.rst",
+            category="Kernels",
+        ),
+        png=figure("fig04_kernels")["png"],
+    log:
+        notebook=f"{LOGS}/notebooks/fig04_kernels.ipynb",
+    conda:
+        CONDA_ENV
+    notebook:
+        "../../notebooks/fig04_kernels.py.ipynb"
+
+
+rule fig05_batching:
+    input:
+        bench=f"{RES}/kernels/bench.csv",
+    output:
+        pdf=report(
+            figure("fig05_batching")["pdf"],
+            caption="../report/fig05_batching.rst",
+            category="Kernels",
+        ),
+        png=figure("fig05_batching")["png"],
+    log:
+        notebook=f"{LOGS}/notebooks/fig05_batching.ipynb",
+    conda:
+        CONDA_ENV
+    notebook:
+        "../../notebooks/fig05_batching.py.ipynb"
+
+
+FINAL_OUTPUTS.extend(
+    [
+        *figure("fig04_kernels").values(),
+        *figure("fig05_batching").values(),
+    ]
+)

@@ -187,41 +187,43 @@ def _prt_plan(pats, prt_entries, skip_zeros):
 
 @njit(inline="always")
 def _build_table(codes, base, n_bw, table):
+    # doubling: after step t the first 2**(t+1) entries are the subset sums of channels 0..t.
+    # Entries 2**t are copies (0 + Q[t]), so the real additions are 2**n_bw - n_bw - 1 (opcount).
     table[0] = 0
-    for p in range(1, 1 << n_bw):
-        low = p & (-p)
-        t = 0
-        while (low >> t) != 1:
-            t += 1
-        table[p] = table[p ^ low] + np.int32(codes[base + t])
+    for t in range(n_bw):
+        w = np.int32(codes[base + t])
+        half = 1 << t
+        for p in range(half):
+            table[half + p] = table[p] + w
 
 
 @njit(inline="always")
 def _row_dot(codes, pats, n_bw, a_bits, table, part, out_row):
+    # pats is (groups, a_bits * batch): one flat presentation loop per group (a gather LLVM can
+    # vectorise); part holds the per-(plane, token) sums, int32 (|sum| <= K * 255 < 2**31, checked)
     ng = pats.shape[0]
-    batch = pats.shape[2]
-    part[:, :] = 0
+    npres = pats.shape[1]
+    batch = npres // a_bits
+    part[:] = 0
     for j in range(ng):
         _build_table(codes, j * n_bw, n_bw, table)
-        for i in range(a_bits):
-            for b in range(batch):
-                part[i, b] += table[pats[j, i, b]]
+        for n in range(npres):
+            part[n] += table[pats[j, n]]
     for b in range(batch):
         acc = np.int64(0)
         for i in range(a_bits - 1):
-            acc += part[i, b] << i
-        acc -= part[a_bits - 1, b] << (a_bits - 1)
+            acc += np.int64(part[i * batch + b]) << i
+        acc -= np.int64(part[(a_bits - 1) * batch + b]) << (a_bits - 1)
         out_row[b] = acc
 
 
 @njit(parallel=True, cache=True)
-def _wlut_codes(q, pats, n_bw, out):
+def _wlut_codes(q, pats, n_bw, a_bits, out):
     m = q.shape[0]
-    a_bits = pats.shape[1]
-    batch = pats.shape[2]
+    batch = out.shape[1]
     for r in prange(m):
         table = np.empty(1 << n_bw, dtype=np.int32)
-        part = np.empty((a_bits, batch), dtype=np.int64)
+        part = np.empty(a_bits * batch, dtype=np.int32)
         _row_dot(q[r], pats, n_bw, a_bits, table, part, out[r])
 
 
@@ -242,14 +244,13 @@ def _unpack_row(planes, r, k, codes):
 
 
 @njit(parallel=True, cache=True)
-def _wlut_packed(planes, k, k_pad, pats, n_bw, out):
+def _wlut_packed(planes, k, k_pad, pats, n_bw, a_bits, out):
     m = planes.shape[1]
-    a_bits = pats.shape[1]
-    batch = pats.shape[2]
+    batch = out.shape[1]
     for r in prange(m):
         codes = np.zeros(max(k_pad, planes.shape[2] * 8), dtype=np.uint8)
         table = np.empty(1 << n_bw, dtype=np.int32)
-        part = np.empty((a_bits, batch), dtype=np.int64)
+        part = np.empty(a_bits * batch, dtype=np.int32)
         _unpack_row(planes, r, k, codes)
         _row_dot(codes, pats, n_bw, a_bits, table, part, out[r])
 
@@ -288,6 +289,16 @@ def _wlut_codes_prt(q, pats, plan, n_bw, prt_entries, out):
 # public entry points
 
 
+def _flat(pats):
+    ng, a_bits, batch = pats.shape
+    return np.ascontiguousarray(pats).reshape(ng, a_bits * batch)
+
+
+def _check_int32_sums(k):
+    if k * 255 >= 2**31:  # per-plane partial sums are int32 in the fast kernels
+        raise ValueError(f"K={k} too large for int32 partial sums (K * 255 must be < 2**31)")
+
+
 def _pad_k(q, x, n_bw):
     k = q.shape[1]
     k_pad = -(-k // n_bw) * n_bw
@@ -315,9 +326,10 @@ def lut_gemv(q_codes, x_int, w_bits: int, a_bits: int, n_bw: int) -> np.ndarray:
     vec = np.ndim(x_int) == 1
     x = check_activations(x_int, a_bits, q.shape[1])
     q, x, _ = _pad_k(q, x, n_bw)
+    _check_int32_sums(q.shape[1])
     pats = activation_patterns(x, a_bits, n_bw)
     out = np.empty((q.shape[0], x.shape[1]), dtype=np.int64)
-    _wlut_codes(np.ascontiguousarray(q), pats, n_bw, out)
+    _wlut_codes(np.ascontiguousarray(q), _flat(pats), n_bw, a_bits, out)
     return out[:, 0] if vec else out
 
 
@@ -330,11 +342,12 @@ def lut_gemv_packed(p: PackedLinear, x_int, a_bits: int, n_bw: int) -> np.ndarra
     vec = np.ndim(x_int) == 1
     x = check_activations(x_int, a_bits, p.k)
     k_pad = -(-p.k // n_bw) * n_bw
+    _check_int32_sums(k_pad)
     if k_pad != p.k:
         x = np.concatenate([x, np.zeros((k_pad - p.k, x.shape[1]), x.dtype)], axis=0)
     pats = activation_patterns(x, a_bits, n_bw)
     out = np.empty((p.m, x.shape[1]), dtype=np.int64)
-    _wlut_packed(p.planes, p.k, k_pad, pats, n_bw, out)
+    _wlut_packed(p.planes, p.k, k_pad, _flat(pats), n_bw, a_bits, out)
     return out[:, 0] if vec else out
 
 
