@@ -5,7 +5,7 @@ import pytest
 from conftest import random_codes, random_quant_linear
 from hypothesis import given, settings, strategies as st
 
-from sail.kernels import lut_gemv, lut_gemv_packed, lut_gemv_pattern_aware, reference
+from sail.kernels import lut_gemv, lut_gemv_grouped, lut_gemv_packed, lut_gemv_pattern_aware, reference
 from sail.quant.packing import pack_linear
 from sail.sim import opcount
 
@@ -120,3 +120,22 @@ def test_bad_input_raises_value_error_naming_the_value(kwargs, match):
     args = dict(q=np.array([[0, 1]]), x=np.array([1, -1]), w_bits=2, a_bits=4, n_bw=2) | kwargs
     with pytest.raises(ValueError, match=match):
         lut_gemv(args["q"], args["x"], args["w_bits"], args["a_bits"], args["n_bw"])
+
+
+@settings(max_examples=25, deadline=None)
+@given(m=st.integers(1, 7), groups=st.integers(1, 4), n_bw=st.sampled_from([1, 2, 4, 8]), mult=st.integers(1, 3),
+       a_bits=st.integers(1, 8), batch=st.integers(1, 6), seed=st.integers(0, 2**31))
+def test_grouped_accumulators_are_exact(m, groups, n_bw, mult, a_bits, batch, seed):
+    rng = np.random.default_rng(seed)
+    g = n_bw * mult
+    q, x = random_codes(rng, m, g * groups, 5, a_bits, batch=batch)
+    acc = lut_gemv_grouped(q, x, 5, a_bits, n_bw, g)
+    for gi in range(groups):
+        sl = slice(gi * g, (gi + 1) * g)
+        np.testing.assert_array_equal(acc[:, gi, :], reference.int_gemv(q[:, sl], x[sl]))
+
+
+def test_grouped_rejects_group_not_multiple_of_n_bw(rng):
+    q, x = random_codes(rng, 2, 12, 2, 4)
+    with pytest.raises(ValueError, match="group_size=6"):
+        lut_gemv_grouped(q, x, 2, 4, 4, 6)

@@ -19,6 +19,23 @@ rule kernels_exactness:
         "../scripts/kernels_exactness.py"
 
 
+rule kernels_e2e:
+    input:
+        gguf=GGUF,
+        text=f"data/corpus/{config['corpus']['evaluation_book']}.txt",
+    output:
+        f"{RES}/kernels/e2e.csv",
+    log:
+        f"{LOGS}/kernels/e2e.log",
+    conda:
+        CONDA_ENV
+    threads: 2
+    params:
+        e2e=stage("kernels")["e2e"],
+    script:
+        "../scripts/kernels_e2e.py"
+
+
 rule kernels_bench:
     output:
         bench=f"{RES}/kernels/bench.csv",
@@ -40,6 +57,7 @@ FINAL_OUTPUTS.extend(
     [
         f"{RES}/claims/arbitrary_precision.csv",
         f"{RES}/kernels/bench.csv",
+        f"{RES}/kernels/e2e.csv",
     ]
 )
 

@@ -11,7 +11,7 @@ reference                slow plain-maths twins of all of the above (tests)
 from sail.kernels.act_lut import act_lut_gemv
 from sail.kernels.dequant import dequant_gemv
 from sail.kernels.lut_gemv import (LutCounters, activation_patterns, lut_gemv, lut_gemv_packed,
-                                   lut_gemv_pattern_aware, weight_lut_linear)
+                                   lut_gemv_grouped, lut_gemv_pattern_aware, weight_lut_linear)
 
 __all__ = ["LutCounters", "act_lut_gemv", "activation_patterns", "dequant_gemv", "lut_gemv",
-           "lut_gemv_packed", "lut_gemv_pattern_aware", "weight_lut_linear"]
+           "lut_gemv_grouped", "lut_gemv_packed", "lut_gemv_pattern_aware", "weight_lut_linear"]

@@ -381,6 +381,51 @@ def lut_gemv_pattern_aware(q_codes, x_int, w_bits: int, a_bits: int, n_bw: int, 
     return (out[:, 0] if vec else out), counters
 
 
+@njit(parallel=True, cache=True)
+def _wlut_grouped(q, pats, n_bw, a_bits, luts_per_group, out):
+    # out (M, n_qgroups, B): one integer accumulator per quantisation group (it carries its own scale)
+    m = q.shape[0]
+    ng = pats.shape[0]
+    npres = pats.shape[1]
+    batch = npres // a_bits
+    for r in prange(m):
+        table = np.empty(1 << n_bw, dtype=np.int32)
+        part = np.empty(npres, dtype=np.int32)
+        for gq in range(ng // luts_per_group):
+            part[:] = 0
+            for j in range(gq * luts_per_group, (gq + 1) * luts_per_group):
+                _build_table(q[r], j * n_bw, n_bw, table)
+                for n in range(npres):
+                    part[n] += table[pats[j, n]]
+            for b in range(batch):
+                acc = np.int64(0)
+                for i in range(a_bits - 1):
+                    acc += np.int64(part[i * batch + b]) << i
+                acc -= np.int64(part[(a_bits - 1) * batch + b]) << (a_bits - 1)
+                out[r, gq, b] = acc
+
+
+def lut_gemv_grouped(q_codes, x_int, w_bits: int, a_bits: int, n_bw: int, group_size: int) -> np.ndarray:
+    """Per-quantisation-group integer dot products ``acc[r, g, b] = sum_{k in g} Q[r, k] X[k, b]`` by the weight-LUT.
+
+    ``group_size`` must be a multiple of ``n_bw`` (SPEC section 2: G is a multiple of N_BW) and divide K.
+    Returns (M, K // group_size, B) int64.
+    """
+    w_bits = _check_int_in("w_bits", w_bits, 1, 8)
+    a_bits = _check_int_in("a_bits", a_bits, 1, MAX_A_BITS)
+    n_bw = _check_int_in("n_bw", n_bw, 1, MAX_N_BW)
+    q = check_codes(q_codes, w_bits)
+    x = check_activations(x_int, a_bits, q.shape[1])
+    k = q.shape[1]
+    if not isinstance(group_size, (int, np.integer)) or group_size < 1 or k % group_size or group_size % n_bw:
+        raise ValueError(f"group_size={group_size!r} must divide K={k} and be a multiple of n_bw={n_bw}")
+    _check_int32_sums(group_size)
+    pats = activation_patterns(x, a_bits, n_bw)
+    out = np.empty((q.shape[0], k // group_size, x.shape[1]), dtype=np.int64)
+    _wlut_grouped(np.ascontiguousarray(q), _flat(pats), n_bw, a_bits, group_size // n_bw, out)
+    return out
+
+
 def weight_lut_linear(p: PackedLinear, x_int, s_x, a_bits: int, n_bw: int) -> tuple[np.ndarray, np.ndarray]:
     """Float output of a quantised layer via the weight-LUT: ``y = s_x * sum_g s_g (Q.X - z_g sum X)``.
 
@@ -396,11 +441,7 @@ def weight_lut_linear(p: PackedLinear, x_int, s_x, a_bits: int, n_bw: int) -> tu
         raise ValueError(f"s_x must have shape ({x.shape[0]},), got {s_x.shape}")
     g = p.group_size
     ng = p.k // g
-    codes = p.codes()
-    acc = np.empty((x.shape[0], p.m, ng), dtype=np.int64)
-    for gi in range(ng):  # one LUT-GEMV per quantisation group: the per-group sums carry their scale
-        sl = slice(gi * g, (gi + 1) * g)
-        acc[:, :, gi] = lut_gemv(codes[:, sl], x[:, sl].T, p.w_bits, a_bits, n_bw).T
+    acc = lut_gemv_grouped(p.codes(), x.T, p.w_bits, a_bits, n_bw, g).transpose(2, 0, 1)  # (N, M, ng)
     xsum = x.reshape(x.shape[0], ng, g).astype(np.int64).sum(axis=2)  # (N, ng)
     corr = acc.astype(np.float64) - p.zero[None, :, :].astype(np.float64) * xsum[:, None, :]
     y = (corr * p.scale[None, :, :].astype(np.float64)).sum(axis=2) * s_x[:, None].astype(np.float64)
