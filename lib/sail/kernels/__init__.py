@@ -10,8 +10,9 @@ reference                slow plain-maths twins of all of the above (tests)
 
 from sail.kernels.act_lut import act_lut_gemv
 from sail.kernels.dequant import dequant_gemv
+from sail.kernels.typeconv import dequantize_bitserial, quantize_bitserial
 from sail.kernels.lut_gemv import (LutCounters, activation_patterns, lut_gemv, lut_gemv_packed,
                                    lut_gemv_grouped, lut_gemv_pattern_aware, weight_lut_linear)
 
-__all__ = ["LutCounters", "act_lut_gemv", "activation_patterns", "dequant_gemv", "lut_gemv",
+__all__ = ["LutCounters", "act_lut_gemv", "activation_patterns", "dequant_gemv", "dequantize_bitserial", "quantize_bitserial", "lut_gemv",
            "lut_gemv_grouped", "lut_gemv_packed", "lut_gemv_pattern_aware", "weight_lut_linear"]
