@@ -62,6 +62,38 @@ FINAL_OUTPUTS.extend(
 )
 
 
+rule kernels_lut_example:
+    output:
+        f"{RES}/kernels/lut_example.json",
+    log:
+        f"{LOGS}/kernels/lut_example.log",
+    conda:
+        CONDA_ENV
+    params:
+        example=stage("kernels")["lut_example"],
+        seed=EXP["seed"],
+    script:
+        "../scripts/kernels_lut_example.py"
+
+
+rule fig02_lut_example:
+    input:
+        example=f"{RES}/kernels/lut_example.json",
+    output:
+        pdf=report(
+            figure("fig02_lut_example")["pdf"],
+            caption="../report/fig02_lut_example.rst",
+            category="Kernels",
+        ),
+        png=figure("fig02_lut_example")["png"],
+    log:
+        notebook=f"{LOGS}/notebooks/fig02_lut_example.ipynb",
+    conda:
+        CONDA_ENV
+    notebook:
+        "../../notebooks/fig02_lut_example.py.ipynb"
+
+
 rule fig04_kernels:
     input:
         bench=f"{RES}/kernels/bench.csv",
@@ -101,6 +133,7 @@ rule fig05_batching:
 
 FINAL_OUTPUTS.extend(
     [
+        *figure("fig02_lut_example").values(),
         *figure("fig04_kernels").values(),
         *figure("fig05_batching").values(),
     ]

@@ -285,6 +285,26 @@ def _wlut_codes_prt(q, pats, plan, n_bw, prt_entries, out):
             out[r, b] = acc
 
 
+@njit(cache=True)
+def _tables_all(q, n_bw, out):
+    for r in range(q.shape[0]):
+        for j in range(q.shape[1] // n_bw):
+            _build_table(q[r], j * n_bw, n_bw, out[r, j])
+
+
+def weight_tables(q_codes, w_bits: int, n_bw: int) -> np.ndarray:
+    """The kernel's tables ``T[r, j, p]`` (int32, (M, K/n_bw, 2**n_bw)), built by the same routine as
+    :func:`lut_gemv` (for figures and teaching; the kernel itself never materialises them all)."""
+    w_bits = _check_int_in("w_bits", w_bits, 1, 8)
+    n_bw = _check_int_in("n_bw", n_bw, 1, MAX_N_BW)
+    q = check_codes(q_codes, w_bits)
+    if q.shape[1] % n_bw:
+        raise ValueError(f"K={q.shape[1]} is not a multiple of n_bw={n_bw}")
+    out = np.zeros((q.shape[0], q.shape[1] // n_bw, 1 << n_bw), dtype=np.int32)
+    _tables_all(np.ascontiguousarray(q), n_bw, out)
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # public entry points
 

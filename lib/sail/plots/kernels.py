@@ -175,3 +175,82 @@ def plot_batching(bench: pd.DataFrame):
     ax.legend(fontsize=5)
     fig.tight_layout()
     return fig
+
+
+def plot_lut_example(ex: dict):
+    """fig02: the weight-LUT dataflow on a tiny real example (tables, bit-planes, shifted lookups, sum)."""
+    apply_style()
+    q = np.array(ex["q"])
+    x = np.array(ex["x"])
+    tables = np.array(ex["tables"])
+    pats = np.array(ex["patterns"])
+    n_bw, a_bits = ex["n_bw"], ex["a_bits"]
+    m, k = q.shape
+    ng = k // n_bw
+    fig = plt.figure(figsize=(DOUBLE_COLUMN_IN, 3.3))
+    gs = fig.add_gridspec(1, 3, width_ratios=[1.0, 1.3, 1.9], wspace=0.35)
+
+    ax = fig.add_subplot(gs[0])
+    ax.set_title(f"(1) Q ({ex['w_bits']}-bit), x ({a_bits}-bit)")
+    ax.axis("off")
+    for r in range(m):
+        for c in range(k):
+            ax.text(c, -r, str(q[r, c]), ha="center", va="center", fontsize=8,
+                    bbox=dict(boxstyle="square", fc=f"C{c // n_bw}", alpha=0.25, ec="none"))
+    for c in range(k):
+        ax.text(c, -m - 0.6, str(x[c]), ha="center", va="center", fontsize=8, fontweight="bold")
+        for i in range(a_bits):
+            bit = (int(x[c]) >> i) & 1
+            ax.text(c, -m - 1.6 - i * 0.8, str(bit), ha="center", va="center", fontsize=7,
+                    color="k" if bit else "0.6")
+    for i in range(a_bits):
+        sign = "-" if i == a_bits - 1 else "+"
+        ax.text(-1.2, -m - 1.6 - i * 0.8, f"plane {i} ({sign}2^{i})", ha="right", va="center", fontsize=6)
+    ax.text(-1.2, -m - 0.6, "x", ha="right", va="center", fontsize=7)
+    ax.text(-1.2, -(m - 1) / 2, "Q", ha="right", va="center", fontsize=7)
+    ax.set_xlim(-4.5, k)
+    ax.set_ylim(-m - 1.6 - a_bits * 0.8, 1)
+
+    ax = fig.add_subplot(gs[1])
+    ax.set_title(f"(2) tables T[r,j][p], n_bw={n_bw}")
+    ax.axis("off")
+    npat = 1 << n_bw
+    for r in range(m):
+        for j in range(ng):
+            x0 = j * (1.6) + r * 0.0
+            y0 = -r * (npat + 1.5)
+            ax.text(x0 + 0.5, y0 + 0.9, f"r{r}, j{j}", ha="center", fontsize=6, color=f"C{j}")
+            for p in range(npat):
+                used = p in set(pats[j].tolist())
+                ax.text(x0, y0 - p, format(p, f"0{n_bw}b")[::-1], ha="right", va="center", fontsize=5,
+                        color="0.4", family="monospace")
+                ax.text(x0 + 0.5, y0 - p, str(tables[r, j, p]), ha="center", va="center", fontsize=7,
+                        bbox=dict(boxstyle="square", fc=f"C{j}", alpha=0.35 if used else 0.08, ec="none"))
+    ax.set_xlim(-1.2, ng * 1.6)
+    ax.set_ylim(-m * (npat + 1.5), 1.6)
+    ax.text(0, -m * (npat + 1.5) + 0.2, "pattern bits shown LSB first (channel order)", fontsize=5, color="0.4")
+
+    ax = fig.add_subplot(gs[2])
+    ax.set_title("(3) lookups, shift, accumulate")
+    ax.axis("off")
+    rows = []
+    for r in range(m):
+        for i in range(a_bits):
+            cs = [c for c in ex["contributions"] if c["row"] == r and c["plane"] == i]
+            looks = " + ".join(f"T{c['group']}[{c['pattern']}]={c['lookup']}" for c in cs)
+            w = cs[0]["weight"]
+            rows.append((f"r{r} i{i}", looks, f"x {w:+d}", sum(c["value"] for c in cs)))
+        rows.append((f"y[{r}]", "", "", ex["result"][r]))
+    for n, (a, b, c, d) in enumerate(rows):
+        bold = a.startswith("y[")
+        ax.text(0.0, -n, a, fontsize=6, va="center", fontweight="bold" if bold else None)
+        ax.text(0.13, -n, b, fontsize=6, va="center", family="monospace")
+        ax.text(0.78, -n, c, fontsize=6, va="center")
+        ax.text(0.98, -n, f"{d:+d}" if not bold else f"= {d}", fontsize=6, va="center", ha="right",
+                fontweight="bold" if bold else None)
+    ax.text(0.0, -len(rows) - 0.3, f"Q @ x = {ex['check']} (numpy int64): identical. "
+            f"Counters: {ex['counters']['lookups']} lookups, {ex['counters']['zero_skips']} zero skips, "
+            f"{ex['counters']['prt_hits']} PRT hits.", fontsize=5.5, va="center")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(-len(rows) - 1, 1)
+    return fig
