@@ -94,6 +94,45 @@ rule fig02_lut_example:
         "../../notebooks/fig02_lut_example.py.ipynb"
 
 
+rule kernels_decode_profile:
+    input:
+        gguf=GGUF,
+        text=f"data/corpus/{config['corpus']['evaluation_book']}.txt",
+    output:
+        breakdown=f"{RES}/kernels/decode_breakdown.csv",
+        ceiling=f"{RES}/kernels/compute_ceiling.csv",
+    log:
+        f"{LOGS}/kernels/decode_profile.log",
+    conda:
+        CONDA_ENV
+    threads: workflow.cores
+    params:
+        decode=stage("kernels")["decode"],
+    script:
+        "../scripts/kernels_decode_profile.py"
+
+
+rule fig01_motivation:
+    input:
+        breakdown=f"{RES}/kernels/decode_breakdown.csv",
+        ceiling=f"{RES}/kernels/compute_ceiling.csv",
+        bench=f"{RES}/kernels/bench.csv",
+        machine=f"{RES}/kernels/machine.csv",
+    output:
+        pdf=report(
+            figure("fig01_motivation")["pdf"],
+            caption="../report/fig01_motivation.rst",
+            category="Kernels",
+        ),
+        png=figure("fig01_motivation")["png"],
+    log:
+        notebook=f"{LOGS}/notebooks/fig01_motivation.ipynb",
+    conda:
+        CONDA_ENV
+    notebook:
+        "../../notebooks/fig01_motivation.py.ipynb"
+
+
 rule fig04_kernels:
     input:
         bench=f"{RES}/kernels/bench.csv",
@@ -133,6 +172,7 @@ rule fig05_batching:
 
 FINAL_OUTPUTS.extend(
     [
+        *figure("fig01_motivation").values(),
         *figure("fig02_lut_example").values(),
         *figure("fig04_kernels").values(),
         *figure("fig05_batching").values(),

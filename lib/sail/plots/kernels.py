@@ -254,3 +254,47 @@ def plot_lut_example(ex: dict):
     ax.set_xlim(0, 1)
     ax.set_ylim(-len(rows) - 1, 1)
     return fig
+
+
+def plot_motivation(breakdown: pd.DataFrame, ceiling: pd.DataFrame, bench: pd.DataFrame, machine: pd.DataFrame):
+    """fig01: (a) decode-step time of the real model by component; (b) GEMV roofline from the kernel benchmark."""
+    apply_style()
+    col = _colors()
+    fig, axes = plt.subplots(1, 2, figsize=(DOUBLE_COLUMN_IN, 2.7), gridspec_kw={"width_ratios": [0.9, 1.4]})
+    ax = axes[0]
+    b = breakdown.set_index("component").seconds_per_token * 1e3
+    parts = [c for c in ["linear GEMVs (all)", "LM head GEMV", "attention, norms, rest"] if c in b.index]
+    bottom = 0.0
+    for i, c in enumerate(parts):
+        ax.bar(0, b[c], bottom=bottom, color=f"C{i}", label=f"{c}: {b[c]:.1f} ms ({100 * b[c] / b[parts].sum():.0f} %)")
+        bottom += b[c]
+    bw = float(machine["dram_read_gbps_1t"].iloc[0]) if "dram_read_gbps_1t" in machine else np.nan
+    wbytes = breakdown.set_index("component").weight_bytes_per_token
+    floor = wbytes["decode step (total)"] / (bw * 1e9) * 1e3
+    ax.axhline(floor, color="k", ls="--", lw=1, label=f"fp32 weight bytes / DRAM BW: {floor:.1f} ms")
+    ax.set_xticks([0], ["SmolLM2-135M\nfp32, 1 thread"])
+    ax.set_xlim(-0.8, 0.8)
+    ax.set_ylabel("time per decoded token (ms)")
+    ax.set_title("(a) one decode step on this CPU")
+    ax.legend(fontsize=5, loc="upper center", bbox_to_anchor=(0.5, -0.25))
+
+    ax = axes[1]
+    t1 = int(bench.threads.min())
+    d = bench[bench.threads == t1].copy()
+    d["ai"] = 2.0 * d.m * d.k * d.batch / d.weight_bytes  # flop per byte of weights
+    peak = float(ceiling.fp32_gemm_gflops_1t.iloc[0])
+    ai = np.logspace(np.log10(max(d.ai.min() / 2, 1e-2)), np.log10(d.ai.max() * 4), 100)
+    ax.plot(ai, np.minimum(ai * bw, peak), color="k", lw=1.2, label=f"roofline: {bw:.1f} GB/s, {peak:.0f} GFLOP/s (fp32 GEMM)")
+    for kn in PACKED + BASE:
+        dd = d[d.kernel == kn]
+        if len(dd):
+            ax.scatter(dd.ai, dd.gops, s=[6 + 3 * np.log2(bb) for bb in dd.batch], color=col[kn], label=KERNEL_LABELS[kn],
+                       alpha=0.8, edgecolors="none")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("arithmetic intensity (ops per weight byte)")
+    ax.set_ylabel("achieved GOP/s (2 M K batch / t)")
+    ax.set_title(f"(b) GEMV roofline ({t1} thread; marker size ~ batch)")
+    ax.legend(fontsize=5, loc="lower right")
+    fig.tight_layout()
+    return fig
