@@ -139,3 +139,14 @@ def test_grouped_rejects_group_not_multiple_of_n_bw(rng):
     q, x = random_codes(rng, 2, 12, 2, 4)
     with pytest.raises(ValueError, match="group_size=6"):
         lut_gemv_grouped(q, x, 2, 4, 4, 6)
+
+
+@pytest.mark.parametrize("w_bits, a_bits, n_bw", [(8, 8, 8), (8, 8, 1), (8, 1, 4), (1, 8, 3)])
+def test_two_rows_per_lookup_lanes_do_not_overflow(w_bits, a_bits, n_bw):
+    # largest subset sums and partial sums: max codes, long K, extreme activations; odd M uses the single-row tail
+    k = 8190 - 8190 % n_bw
+    q = np.full((3, k), (1 << w_bits) - 1)
+    x = np.stack([np.full(k, -(1 << (a_bits - 1))), np.full(k, (1 << (a_bits - 1)) - 1)], axis=1)
+    np.testing.assert_array_equal(lut_gemv(q, x, w_bits, a_bits, n_bw), reference.int_gemv(q, x))
+    np.testing.assert_array_equal(lut_gemv_packed(pack_linear(random_quant_linear(np.random.default_rng(0), 3, 64, 2, 8)),
+                                                  x[:64], a_bits, n_bw).shape, (3, 2))

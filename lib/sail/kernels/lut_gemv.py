@@ -217,14 +217,56 @@ def _row_dot(codes, pats, n_bw, a_bits, table, part, out_row):
         out_row[b] = acc
 
 
+@njit(inline="always")
+def _row_pair_dot(codes0, codes1, pats, n_bw, a_bits, table, part, out0, out1):
+    # Two rows per lookup (SIMD within a register): entry p holds T_row0[p] in the low and T_row1[p]
+    # in the high 32 bits of one int64. All subset sums and per-plane partial sums are >= 0 and
+    # < K * 255 < 2**31 (checked by the caller), so the low lane never carries into the high one
+    # and packed additions are exact lane by lane. Same tables, same lookups per row: half the loads.
+    ng = pats.shape[0]
+    npres = pats.shape[1]
+    batch = npres // a_bits
+    part[:] = 0
+    for j in range(ng):
+        table[0] = 0
+        for t in range(n_bw):
+            w = np.int64(codes0[j * n_bw + t]) | (np.int64(codes1[j * n_bw + t]) << 32)
+            half = 1 << t
+            for p in range(half):
+                table[half + p] = table[p] + w
+        for n in range(npres):
+            part[n] += table[pats[j, n]]
+    for b in range(batch):
+        acc0 = np.int64(0)
+        acc1 = np.int64(0)
+        for i in range(a_bits):
+            v = part[i * batch + b]
+            lo = v & 0xFFFFFFFF
+            hi = v >> 32
+            if i == a_bits - 1:
+                acc0 -= lo << i
+                acc1 -= hi << i
+            else:
+                acc0 += lo << i
+                acc1 += hi << i
+        out0[b] = acc0
+        out1[b] = acc1
+
+
 @njit(parallel=True, cache=True)
 def _wlut_codes(q, pats, n_bw, a_bits, out):
     m = q.shape[0]
     batch = out.shape[1]
-    for r in prange(m):
-        table = np.empty(1 << n_bw, dtype=np.int32)
-        part = np.empty(a_bits * batch, dtype=np.int32)
-        _row_dot(q[r], pats, n_bw, a_bits, table, part, out[r])
+    for rp in prange((m + 1) // 2):
+        r = 2 * rp
+        if r + 1 < m:
+            table = np.empty(1 << n_bw, dtype=np.int64)
+            part = np.empty(a_bits * batch, dtype=np.int64)
+            _row_pair_dot(q[r], q[r + 1], pats, n_bw, a_bits, table, part, out[r], out[r + 1])
+        else:
+            table32 = np.empty(1 << n_bw, dtype=np.int32)
+            part32 = np.empty(a_bits * batch, dtype=np.int32)
+            _row_dot(q[r], pats, n_bw, a_bits, table32, part32, out[r])
 
 
 @njit(inline="always")
@@ -247,12 +289,20 @@ def _unpack_row(planes, r, k, codes):
 def _wlut_packed(planes, k, k_pad, pats, n_bw, a_bits, out):
     m = planes.shape[1]
     batch = out.shape[1]
-    for r in prange(m):
-        codes = np.zeros(max(k_pad, planes.shape[2] * 8), dtype=np.uint8)
-        table = np.empty(1 << n_bw, dtype=np.int32)
-        part = np.empty(a_bits * batch, dtype=np.int32)
-        _unpack_row(planes, r, k, codes)
-        _row_dot(codes, pats, n_bw, a_bits, table, part, out[r])
+    for rp in prange((m + 1) // 2):
+        r = 2 * rp
+        codes0 = np.zeros(max(k_pad, planes.shape[2] * 8), dtype=np.uint8)
+        _unpack_row(planes, r, k, codes0)
+        if r + 1 < m:
+            codes1 = np.zeros(max(k_pad, planes.shape[2] * 8), dtype=np.uint8)
+            _unpack_row(planes, r + 1, k, codes1)
+            table = np.empty(1 << n_bw, dtype=np.int64)
+            part = np.empty(a_bits * batch, dtype=np.int64)
+            _row_pair_dot(codes0, codes1, pats, n_bw, a_bits, table, part, out[r], out[r + 1])
+        else:
+            table32 = np.empty(1 << n_bw, dtype=np.int32)
+            part32 = np.empty(a_bits * batch, dtype=np.int32)
+            _row_dot(codes0, pats, n_bw, a_bits, table32, part32, out[r])
 
 
 @njit(parallel=True, cache=True)
