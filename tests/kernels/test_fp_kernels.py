@@ -67,3 +67,12 @@ def test_act_lut_rejects_bad_group(rng):
         act_lut_gemv(p, np.zeros(12, np.float32))
     with pytest.raises(ValueError, match="g must be 4 or 8, got 5"):
         act_lut_gemv(pack_linear(random_quant_linear(rng, 2, 16, 2, 8)), np.zeros(16, np.float32), g=5)
+
+
+@pytest.mark.parametrize("name", sorted(KERNELS))
+def test_several_row_tiles_and_a_partial_one(name, rng):
+    # 130 rows = two full 64-row tiles of the act-LUT kernels plus a partial one
+    ql = random_quant_linear(rng, 130, 128, 2, 64)
+    x = rng.standard_normal((128, 3)).astype(np.float32)
+    ref = reference.dequant_linear(ql.q, ql.scale, ql.zero, 64, x)
+    assert _rel_err(KERNELS[name](pack_linear(ql), x), ref) < 1e-5

@@ -61,45 +61,56 @@ def _group_sums(xt, group_size, ng):
     return s
 
 
-@njit(parallel=True, cache=True)
+# Rows per tile: a tile's packed weights (<= 64 rows x K/8 bytes x w_bits) stay in L2 while every
+# token's table is applied to them, and one token's table stays in L2 while the tile is processed
+# (looping tokens outside all rows would re-stream each row's weights per token; looping them
+# inside a row would cycle every token's table through L2 per row).
+ROW_BLOCK = 64
+
+
+@njit(parallel=True, fastmath=True, cache=True)
 def _act_lut_g8(planes, scale, zero, group_size, tab, xsum, out):
     w_bits, m, kb = planes.shape
     batch = tab.shape[0]
     ng = scale.shape[1]
     bytes_per_group = group_size // 8
-    for r in prange(m):
+    for blk in prange((m + ROW_BLOCK - 1) // ROW_BLOCK):
         for b in range(batch):
-            y = np.float32(0.0)
-            for gi in range(ng):
-                acc = np.float32(0.0)
-                for wb in range(w_bits):
-                    part = np.float32(0.0)
-                    for jb in range(gi * bytes_per_group, (gi + 1) * bytes_per_group):
-                        part += tab[b, jb, planes[wb, r, jb]]
-                    acc += part * np.float32(1 << wb)
-                y += scale[r, gi] * (acc - zero[r, gi] * xsum[b, gi])
-            out[r, b] = y
+            for r in range(blk * ROW_BLOCK, min(m, (blk + 1) * ROW_BLOCK)):
+                y = np.float32(0.0)
+                for gi in range(ng):
+                    acc = np.float32(0.0)
+                    for wb in range(w_bits):
+                        part = np.float32(0.0)
+                        for jb in range(gi * bytes_per_group, (gi + 1) * bytes_per_group):
+                            part += tab[b, jb, planes[wb, r, jb]]
+                        acc += part * np.float32(1 << wb)
+                    y += scale[r, gi] * (acc - zero[r, gi] * xsum[b, gi])
+                out[r, b] = y
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, fastmath=True, cache=True)
 def _act_lut_g4(planes, scale, zero, group_size, tab, xsum, out):
     w_bits, m, kb = planes.shape
     batch = tab.shape[0]
     ng = scale.shape[1]
     bytes_per_group = group_size // 8
-    for r in prange(m):
+    for blk in prange((m + ROW_BLOCK - 1) // ROW_BLOCK):
         for b in range(batch):
-            y = np.float32(0.0)
-            for gi in range(ng):
-                acc = np.float32(0.0)
-                for wb in range(w_bits):
-                    part = np.float32(0.0)
-                    for jb in range(gi * bytes_per_group, (gi + 1) * bytes_per_group):
-                        byte = planes[wb, r, jb]
-                        part += tab[b, 2 * jb, byte & 15] + tab[b, 2 * jb + 1, byte >> 4]
-                    acc += part * np.float32(1 << wb)
-                y += scale[r, gi] * (acc - zero[r, gi] * xsum[b, gi])
-            out[r, b] = y
+            for r in range(blk * ROW_BLOCK, min(m, (blk + 1) * ROW_BLOCK)):
+                y = np.float32(0.0)
+                for gi in range(ng):
+                    acc = np.float32(0.0)
+                    for wb in range(w_bits):
+                        p0 = np.float32(0.0)
+                        p1 = np.float32(0.0)
+                        for jb in range(gi * bytes_per_group, (gi + 1) * bytes_per_group):
+                            byte = planes[wb, r, jb]
+                            p0 += tab[b, 2 * jb, byte & 15]
+                            p1 += tab[b, 2 * jb + 1, byte >> 4]
+                        acc += (p0 + p1) * np.float32(1 << wb)
+                    y += scale[r, gi] * (acc - zero[r, gi] * xsum[b, gi])
+                out[r, b] = y
 
 
 @njit(parallel=True, fastmath=True, cache=True)
@@ -109,27 +120,28 @@ def _act_lut_g8_words(words, scale, zero, group_size, tab, xsum, out):
     batch = tab.shape[0]
     ng = scale.shape[1]
     words_per_group = group_size // 64
-    for r in prange(m):
+    for blk in prange((m + ROW_BLOCK - 1) // ROW_BLOCK):
         for b in range(batch):
             tb = tab[b]
-            y = np.float32(0.0)
-            for gi in range(ng):
-                acc = np.float32(0.0)
-                for wb in range(w_bits):
-                    p0 = np.float32(0.0)
-                    p1 = np.float32(0.0)
-                    p2 = np.float32(0.0)
-                    p3 = np.float32(0.0)
-                    for w in range(gi * words_per_group, (gi + 1) * words_per_group):
-                        v = words[wb, r, w]
-                        j = w * 8
-                        p0 += tb[j, v & 255] + tb[j + 4, (v >> 32) & 255]
-                        p1 += tb[j + 1, (v >> 8) & 255] + tb[j + 5, (v >> 40) & 255]
-                        p2 += tb[j + 2, (v >> 16) & 255] + tb[j + 6, (v >> 48) & 255]
-                        p3 += tb[j + 3, (v >> 24) & 255] + tb[j + 7, v >> 56]
-                    acc += ((p0 + p1) + (p2 + p3)) * np.float32(1 << wb)
-                y += scale[r, gi] * (acc - zero[r, gi] * xsum[b, gi])
-            out[r, b] = y
+            for r in range(blk * ROW_BLOCK, min(m, (blk + 1) * ROW_BLOCK)):
+                y = np.float32(0.0)
+                for gi in range(ng):
+                    acc = np.float32(0.0)
+                    for wb in range(w_bits):
+                        p0 = np.float32(0.0)
+                        p1 = np.float32(0.0)
+                        p2 = np.float32(0.0)
+                        p3 = np.float32(0.0)
+                        for w in range(gi * words_per_group, (gi + 1) * words_per_group):
+                            v = words[wb, r, w]
+                            j = w * 8
+                            p0 += tb[j, v & 255] + tb[j + 4, (v >> 32) & 255]
+                            p1 += tb[j + 1, (v >> 8) & 255] + tb[j + 5, (v >> 40) & 255]
+                            p2 += tb[j + 2, (v >> 16) & 255] + tb[j + 6, (v >> 48) & 255]
+                            p3 += tb[j + 3, (v >> 24) & 255] + tb[j + 7, v >> 56]
+                        acc += ((p0 + p1) + (p2 + p3)) * np.float32(1 << wb)
+                    y += scale[r, gi] * (acc - zero[r, gi] * xsum[b, gi])
+                out[r, b] = y
 
 
 def act_lut_gemv(p: PackedLinear, x, g: int = 4) -> np.ndarray:
