@@ -31,8 +31,9 @@ def test_fp_kernel_matches_dequantised_product(name, m, groups, group_size, w_bi
     ref = reference.dequant_linear(ql.q, ql.scale, ql.zero, group_size, x)
     y = KERNELS[name](pack_linear(ql), x)
     assert y.dtype == np.float32 and y.shape == ref.shape
-    # fp32 accumulation over <= 256 channels: relative to the output scale, well below T-MAC's 5e-4 gate
-    assert _rel_err(y, ref) < 1e-5
+    # fp32 accumulation of up to 256 codes x activations, then s (acc - z sum x) cancels part of it
+    # (codes up to 255): errors of a few 1e-6 of the output scale; 5e-5 is still 10x below T-MAC's 5e-4 gate
+    assert _rel_err(y, ref) < 5e-5
 
 
 def test_kernels_use_every_bit_plane(rng):

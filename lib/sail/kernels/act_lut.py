@@ -168,11 +168,19 @@ def act_lut_gemv(p: PackedLinear, x, g: int = 4) -> np.ndarray:
     tab = build_act_tables(xt, g, kb)
     xsum = _group_sums(xt, p.group_size, p.scale.shape[1])
     out = np.empty((p.m, xt.shape[0]), dtype=np.float32)
-    if g == 8 and p.group_size % 64 == 0 and p.k % 64 == 0:
-        # whole uint64 words per group: the unrolled word kernel (same lookups, fewer loads)
-        words = p.planes.view(np.uint64)
-        _act_lut_g8_words(words, p.scale, p.zero, p.group_size, tab, xsum, out)
-    else:
-        kern = _act_lut_g4 if g == 4 else _act_lut_g8
-        kern(p.planes, p.scale, p.zero, p.group_size, tab, xsum, out)
+    if g == 4:
+        _act_lut_g4(p.planes, p.scale, p.zero, p.group_size, tab, xsum, out)
+        return out[:, 0] if vec else out
+    # g = 8: one token's tables are K/8 x 256 x 4 bytes (512 KiB at K = 4096), so a batch of them
+    # does not fit in L2; run the tokens one after another so each token's table stays resident
+    # while all rows stream past it (the packed weights are re-read from L3/DRAM per token).
+    words_ok = p.group_size % 64 == 0 and p.k % 64 == 0
+    col = np.empty((p.m, 1), dtype=np.float32)
+    for b in range(xt.shape[0]):
+        if words_ok:  # whole uint64 words per group: the unrolled word kernel (same lookups, fewer loads)
+            _act_lut_g8_words(p.planes.view(np.uint64), p.scale, p.zero, p.group_size, tab[b:b + 1],
+                              xsum[b:b + 1], col)
+        else:
+            _act_lut_g8(p.planes, p.scale, p.zero, p.group_size, tab[b:b + 1], xsum[b:b + 1], col)
+        out[:, b] = col[:, 0]
     return out[:, 0] if vec else out
