@@ -142,3 +142,14 @@ def test_lru_sweep_rejects_non_nested_batches():
         prt.lru_sweep(P, 2, (4, 6), 8)
     with pytest.raises(ValueError, match="strictly increasing"):
         prt.lru_sweep(P, 2, (2, 1), 8)
+
+
+@settings(max_examples=20, deadline=None)
+@given(n_bw=st.integers(1, 5), a_bits=st.integers(1, 8), batch=st.sampled_from([1, 2, 4]),
+       entries=st.integers(1, 40), seed=st.integers(0, 2**16), policy=st.sampled_from(prt.POLICIES))
+def test_order_is_irrelevant_without_eviction(n_bw, a_bits, batch, entries, seed, policy):
+    P = random_patterns(np.random.default_rng(seed), 2 * batch, 2, a_bits, n_bw)
+    tm = prt.simulate_prt(P, n_bw, batch, entries, policy, False, "token_major")
+    pm = prt.simulate_prt(P, n_bw, batch, entries, policy, False, "plane_major")
+    if prt.fifo_equals_lru(n_bw, a_bits, batch, entries):
+        assert tm == pm

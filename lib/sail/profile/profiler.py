@@ -117,6 +117,8 @@ class PatternProfiler:
                         self.literal[key + (batch, "fifo", entries, zs, "token_major")] += prt.simulate_prt(
                             P, n_bw, batch, entries, "fifo", zs, "token_major")
             for entries in g.order_entries:
+                if prt.fifo_equals_lru(n_bw, a_bits, batch, entries):
+                    continue  # no eviction: every order gives lookups - distinct hits (the sweep has it)
                 for policy in prt.POLICIES:
                     self.literal[key + (batch, policy, entries, False, "plane_major")] += prt.simulate_prt(
                         P, n_bw, batch, entries, policy, False, "plane_major")
@@ -127,7 +129,8 @@ class PatternProfiler:
         lit = key + (batch, policy, entries, zs, order)
         if lit in self.literal:
             return self.literal[lit]
-        if order == "token_major" and (policy == "lru" or prt.fifo_equals_lru(n_bw, a_bits, batch, entries)):
+        no_eviction = prt.fifo_equals_lru(n_bw, a_bits, batch, entries)
+        if (order == "token_major" and policy == "lru") or no_eviction:
             return self.sweeps[key].counts(batch, entries, zs)
         raise KeyError(f"configuration {lit} was not simulated")
 

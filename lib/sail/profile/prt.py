@@ -334,7 +334,8 @@ def lru_sweep(P: np.ndarray, n_bw: int, batches, max_entries: int) -> LruSweep:
 
 
 def fifo_equals_lru(n_bw: int, a_bits: int, batch: int, entries: int) -> bool:
-    """True when no eviction can happen, so FIFO and LRU both keep every pattern of the batch.
+    """True when no eviction can happen, so FIFO and LRU both keep every pattern of the batch
+    and the presentation order does not matter either (hits = lookups - distinct patterns).
 
     A batch stream has ``batch * a_bits`` presentations of at most ``2**n_bw`` distinct patterns;
     if ``entries`` covers the smaller of the two, the table never fills past capacity.
