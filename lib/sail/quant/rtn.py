@@ -1,0 +1,86 @@
+"""Round-to-nearest (RTN) weight quantisation, ``W ~ s * (Q - z)`` per group of ``group_size`` channels.
+
+SPEC section 2. Codes ``Q`` are unsigned ``0 .. 2**w_bits - 1``; one scale ``s`` and one zero-point
+``z`` (in code units) per row and group.
+
+Asymmetric (default): min/max of each group, with 0 forced into the range (as GPTQ's quantiser
+does) so that the zero-point is an integer code in ``0 .. 2**w_bits - 1`` and an exact 0 weight is
+representable. ``s = (max - min) / (2**w_bits - 1)``, ``z = round(-min / s)``.
+
+Symmetric: ``s = max|w| / (2**(w_bits-1) - 1)`` and ``z = 2**(w_bits-1)`` (integer, code 0 unused,
+levels symmetric around 0). For ``w_bits == 1`` that grid has no non-zero level, so 1-bit
+symmetric uses the sign grid ``{-max|w|, +max|w|}``: ``s = 2 max|w|``, ``z = 0.5``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sail.quant.core import QuantLinear, check_group_size, check_w_bits
+
+
+def _check_weight(w: np.ndarray) -> np.ndarray:
+    w = np.asarray(w)
+    if w.ndim != 2:
+        raise ValueError(f"weight must be 2-D (M, K), got shape {w.shape}")
+    if not np.all(np.isfinite(w)):
+        raise ValueError("weight contains non-finite values")
+    return w.astype(np.float32, copy=False)
+
+
+def group_params(wg: np.ndarray, w_bits: int, symmetric: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Scale and zero-point for the groups in the last axis of ``wg`` (shape ``(..., G)``).
+
+    Returns ``(scale, zero)`` with shape ``wg.shape[:-1]``, float32. Shared by RTN and GPTQ so the
+    two methods use the same grid and differ only in how codes are chosen.
+    """
+    maxq = (1 << w_bits) - 1
+    if symmetric:
+        amax = np.abs(wg).max(axis=-1)
+        if w_bits == 1:
+            scale = 2.0 * amax
+            zero = np.full_like(amax, 0.5)
+        else:
+            half = 1 << (w_bits - 1)
+            scale = amax / (half - 1)
+            zero = np.full_like(amax, float(half))
+    else:
+        lo = np.minimum(wg.min(axis=-1), 0.0)
+        hi = np.maximum(wg.max(axis=-1), 0.0)
+        scale = (hi - lo) / maxq
+        # An all-zero group: any positive scale reproduces it exactly.
+        safe = np.where(scale > 0, scale, 1.0)
+        zero = np.clip(np.round(-lo / safe), 0, maxq)
+    scale = np.where(scale > 0, scale, 1.0)
+    return scale.astype(np.float32), zero.astype(np.float32)
+
+
+def quantize_codes(w: np.ndarray, scale: np.ndarray, zero: np.ndarray, w_bits: int) -> np.ndarray:
+    """Round ``w / s + z`` to the nearest code and clip to ``0 .. 2**w_bits - 1`` (broadcasting)."""
+    maxq = (1 << w_bits) - 1
+    return np.clip(np.round(w / scale + zero), 0, maxq)
+
+
+def quantize_rtn(w: np.ndarray, w_bits: int, group_size: int | None, symmetric: bool = False) -> QuantLinear:
+    """Quantise one weight matrix by round-to-nearest.
+
+    Parameters
+    ----------
+    w : (M, K) float array, output x input (the layout of ``model.get_linear_weight``).
+    w_bits : 1..8.
+    group_size : input channels per (scale, zero) pair; must divide K. ``None`` or ``-1`` means
+        per-channel (one group of all K).
+    symmetric : symmetric grid around 0 instead of the asymmetric min/max grid.
+
+    Raises
+    ------
+    ValueError naming ``w_bits`` or ``group_size`` if out of range / not dividing K.
+    """
+    w_bits = check_w_bits(w_bits)
+    w = _check_weight(w)
+    m, k = w.shape
+    g = check_group_size(group_size, k)
+    wg = w.reshape(m, k // g, g)
+    scale, zero = group_params(wg, w_bits, symmetric)
+    q = quantize_codes(wg, scale[:, :, None], zero[:, :, None], w_bits)
+    return QuantLinear(q=q.reshape(m, k).astype(np.uint8), scale=scale, zero=zero, w_bits=w_bits, group_size=g)
