@@ -78,11 +78,12 @@ def encode_codes(X: np.ndarray, a_bits: int, encoding: str = "twos_complement") 
     return (np.abs(Xi) | ((Xi < 0).astype(np.int16) << (a_bits - 1))).astype(np.uint8)
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(cache=True)
 def _patterns(U, n_bw, a_bits, out):  # pragma: no cover - compiled
+    # serial: a few ms of work per layer, less than a parallel launch costs on a loaded machine
     n_tok, k_pad = U.shape
     n_groups = k_pad // n_bw
-    for n in numba.prange(n_tok):
+    for n in range(n_tok):
         for j in range(n_groups):
             base = j * n_bw
             for i in range(a_bits):

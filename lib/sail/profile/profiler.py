@@ -110,18 +110,16 @@ class PatternProfiler:
     def _detail(self, key, P) -> None:
         lt, n_bw, a_bits, enc = key
         g = self.grid
+        configs = []  # (batch, entries, policy, zero_skip, order) where a literal simulation is needed
         for batch in g.batches:
             for entries in g.prt_entries:
-                for zs in (False, True):
-                    if not prt.fifo_equals_lru(n_bw, a_bits, batch, entries):
-                        self.literal[key + (batch, "fifo", entries, zs, "token_major")] += prt.simulate_prt(
-                            P, n_bw, batch, entries, "fifo", zs, "token_major")
+                if not prt.fifo_equals_lru(n_bw, a_bits, batch, entries):
+                    configs += [(batch, entries, "fifo", zs, "token_major") for zs in (False, True)]
             for entries in g.order_entries:
-                if prt.fifo_equals_lru(n_bw, a_bits, batch, entries):
-                    continue  # no eviction: every order gives lookups - distinct hits (the sweep has it)
-                for policy in prt.POLICIES:
-                    self.literal[key + (batch, policy, entries, False, "plane_major")] += prt.simulate_prt(
-                        P, n_bw, batch, entries, policy, False, "plane_major")
+                if not prt.fifo_equals_lru(n_bw, a_bits, batch, entries):  # else no order can differ
+                    configs += [(batch, entries, policy, False, "plane_major") for policy in prt.POLICIES]
+        for (batch, entries, policy, zs, order), c in zip(configs, prt.simulate_prt_many(P, n_bw, configs)):
+            self.literal[key + (batch, policy, entries, zs, order)] += c
 
     # ---- tables ----------------------------------------------------------------------------
     def _counts(self, key, batch, policy, entries, zs, order="token_major") -> prt.PrtCounts:

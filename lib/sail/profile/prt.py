@@ -98,9 +98,21 @@ def presentation_streams(P: np.ndarray, batch: int, order: str = "token_major") 
 
 
 @numba.njit(parallel=True, cache=True)
-def _simulate(S, seg_len, entries, lru, zero_skip, n_patterns, zeros_out, hits_out):  # pragma: no cover
-    n_groups, length = S.shape
-    for g in numba.prange(n_groups):
+def _simulate(P, configs, n_patterns, zeros_out, hits_out):  # pragma: no cover - compiled
+    # configs[c] = (batch, entries, lru, zero_skip, plane_major); one launch runs every
+    # (configuration, LUT group) pair, so a layer's literal simulations cost one thread start-up.
+    n_tok, n_groups, a_bits = P.shape
+    n_cfg = configs.shape[0]
+    length = n_tok * a_bits
+    for job in numba.prange(n_cfg * n_groups):
+        c = job // n_groups
+        g = job - c * n_groups
+        batch = configs[c, 0]
+        entries = configs[c, 1]
+        lru = configs[c, 2] != 0
+        zero_skip = configs[c, 3] != 0
+        plane_major = configs[c, 4] != 0
+        seg_len = batch * a_bits
         stack = np.empty(entries, np.int64)  # LRU: most recent first; FIFO: ring buffer
         present = np.zeros(n_patterns, np.bool_)
         zeros = 0
@@ -108,12 +120,16 @@ def _simulate(S, seg_len, entries, lru, zero_skip, n_patterns, zeros_out, hits_o
         count = 0
         head = 0
         for t in range(length):
-            if t % seg_len == 0:  # a new batch: the PRT starts empty
+            r = t % seg_len
+            if r == 0:  # a new batch: the PRT starts empty
                 for e in range(count):
                     present[stack[e]] = False
                 count = 0
                 head = 0
-            p = S[g, t]
+            if plane_major:  # within the batch: plane r // batch, token r % batch
+                p = P[(t - r) // a_bits + r % batch, g, r // batch]
+            else:  # token t // a_bits, plane t % a_bits
+                p = P[t // a_bits, g, t % a_bits]
             if p == 0:
                 zeros += 1
                 if zero_skip:
@@ -144,29 +160,42 @@ def _simulate(S, seg_len, entries, lru, zero_skip, n_patterns, zeros_out, hits_o
                 stack[head] = p
                 present[p] = True
                 head = (head + 1) % entries
-        zeros_out[g] = zeros
-        hits_out[g] = hits
+        zeros_out[c, g] = zeros
+        hits_out[c, g] = hits
+
+
+def simulate_prt_many(P: np.ndarray, n_bw: int, configs) -> list[PrtCounts]:
+    """:func:`simulate_prt` for many ``(batch, entries, policy, zero_skip, order)`` tuples at once."""
+    n_bw = check_n_bw(n_bw)
+    P = _check_patterns(P)
+    n_tok, n_groups, a_bits = P.shape
+    rows = []
+    for batch, entries, policy, zero_skip, order in configs:
+        _check_batch(batch, n_tok)
+        if isinstance(entries, bool) or not isinstance(entries, (int, np.integer)) or entries < 1:
+            raise ValueError(f"entries must be a positive integer, got {entries!r}")
+        if policy not in POLICIES:
+            raise ValueError(f"policy must be one of {POLICIES}, got {policy!r}")
+        if order not in ORDERS:
+            raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
+        rows.append((batch, entries, policy == "lru", bool(zero_skip), order == "plane_major"))
+    if P.size and int(P.max()) >= 1 << n_bw:
+        raise ValueError(f"pattern {int(P.max())} does not fit n_bw={n_bw} bits")
+    if not rows:
+        return []
+    cfg = np.array(rows, np.int64).reshape(len(rows), 5)
+    zeros = np.zeros((len(rows), n_groups), np.int64)
+    hits = np.zeros((len(rows), n_groups), np.int64)
+    if P.size:
+        _simulate(np.ascontiguousarray(P), cfg, 1 << n_bw, zeros, hits)
+    return [PrtCounts(lookups=P.size, zero_skips=int(zeros[c].sum()) if rows[c][3] else 0,
+                      prt_hits=int(hits[c].sum())) for c in range(len(rows))]
 
 
 def simulate_prt(P: np.ndarray, n_bw: int, batch: int, entries: int, policy: str = "lru",
                  zero_skip: bool = False, order: str = "token_major") -> PrtCounts:
     """Run one PRT configuration over patterns ``P`` (N, groups, a_bits) from ``extract_patterns``."""
-    n_bw = check_n_bw(n_bw)
-    P = _check_patterns(P)
-    if isinstance(entries, bool) or not isinstance(entries, (int, np.integer)) or entries < 1:
-        raise ValueError(f"entries must be a positive integer, got {entries!r}")
-    if policy not in POLICIES:
-        raise ValueError(f"policy must be one of {POLICIES}, got {policy!r}")
-    if P.size and int(P.max()) >= 1 << n_bw:
-        raise ValueError(f"pattern {int(P.max())} does not fit n_bw={n_bw} bits")
-    n_tok, n_groups, a_bits = P.shape
-    S = presentation_streams(P, batch, order)
-    zeros = np.zeros(n_groups, np.int64)
-    hits = np.zeros(n_groups, np.int64)
-    if S.size:
-        _simulate(S, batch * a_bits, int(entries), policy == "lru", bool(zero_skip), 1 << n_bw, zeros, hits)
-    n_zero = int(zeros.sum())
-    return PrtCounts(lookups=S.size, zero_skips=n_zero if zero_skip else 0, prt_hits=int(hits.sum()))
+    return simulate_prt_many(P, n_bw, [(batch, entries, policy, zero_skip, order)])[0]
 
 
 @numba.njit(cache=True, inline="always")
