@@ -15,15 +15,15 @@ rule profile_patterns:
         timing=f"{RES}/profile/timing.csv",
     log:
         f"{LOGS}/profile/patterns.log",
+    conda:
+        CONDA_ENV
+    threads: 2
+    resources:
+        mem_mb=4000,
     params:
         grid=stage("profile"),
         n_windows=stage("profile")["n_windows"],
         window=stage("profile")["window"],
-    threads: 2
-    resources:
-        mem_mb=4000,
-    conda:
-        CONDA_ENV
     script:
         "../scripts/profile_patterns.py"
 
@@ -43,10 +43,10 @@ rule fig03_patterns:
         png=figure("fig03_patterns")["png"],
     log:
         notebook=f"{LOGS}/notebooks/fig03_patterns.ipynb",
-    params:
-        plot=stage("profile")["plot"],
     conda:
         CONDA_ENV
+    params:
+        plot=stage("profile")["plot"],
     notebook:
         "../../notebooks/fig03_patterns.py.ipynb"
 
