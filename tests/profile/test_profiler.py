@@ -23,7 +23,8 @@ def quantize(x, a_bits):
 
 GRID = ProfileGrid(points=((3, 4, "twos_complement"), (4, 4, "twos_complement"), (4, 4, "sign_magnitude"),
                            (3, 2, "twos_complement")),
-                   batches=(1, 2, 4), prt_entries=(2, 4, 8), detail=((3, 4),), order_entries=(4,))
+                   batches=(1, 2, 4), prt_entries=(2, 4, 8), detail=((3, 4, "twos_complement"),),
+                   order_entries=(4,))
 
 
 def layers(seed=0):
@@ -106,8 +107,9 @@ def test_tables_are_byte_identical_across_runs():
 def test_grid_rejects_bad_configuration():
     with pytest.raises(ValueError, match="batch=3 must be positive and divide the largest batch 4"):
         ProfileGrid(points=((4, 4, "twos_complement"),), batches=(3, 4), prt_entries=(8,), order_entries=(8,))
-    with pytest.raises(ValueError, match=r"detail point \(n_bw=5, a_bits=4\) is outside"):
-        ProfileGrid(points=((4, 4, "twos_complement"),), batches=(4,), prt_entries=(8,), detail=((5, 4),), order_entries=(8,))
+    with pytest.raises(ValueError, match=r"detail point \(n_bw=4, a_bits=4, sign_magnitude\) is outside"):
+        ProfileGrid(points=((4, 4, "twos_complement"),), batches=(4,), prt_entries=(8,),
+                    detail=((4, 4, "sign_magnitude"),), order_entries=(8,))
     with pytest.raises(ValueError, match="order_entries value 16 is not among prt_entries"):
         ProfileGrid(points=((4, 4, "twos_complement"),), batches=(4,), prt_entries=(8,), order_entries=(16,))
     with pytest.raises(ValueError, match="layer_type must be one of"):
@@ -118,11 +120,13 @@ def test_from_params_builds_the_union_of_sweeps():
     g = ProfileGrid.from_params(dict(sweep=[dict(n_bw=[4, 2], a_bits=[8], encoding=["twos_complement"]),
                                             dict(n_bw=[4], a_bits=[8, 4], encoding=["sign_magnitude",
                                                                                       "twos_complement"])],
-                                     batch=[4, 1, 2], prt_entries=[32, 8], detail=[dict(n_bw=4, a_bits=8)],
+                                     batch=[4, 1, 2], prt_entries=[32, 8],
+                                     detail=[dict(n_bw=4, a_bits=8, encoding=["twos_complement", "sign_magnitude"])],
                                      order_entries=[32]))
     assert set(g.points) == {(2, 8, "twos_complement"), (4, 8, "twos_complement"), (4, 8, "sign_magnitude"),
                              (4, 4, "sign_magnitude"), (4, 4, "twos_complement")}
     assert g.batches == (1, 2, 4) and g.prt_entries == (8, 32) and g.a_bits == (4, 8)
+    assert g.detail == ((4, 8, "twos_complement"), (4, 8, "sign_magnitude"))
 
 
 def test_capture_helpers():

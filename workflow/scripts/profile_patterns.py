@@ -1,5 +1,6 @@
 """Adapter: profile the bit-plane patterns and PRT hits of every linear layer of the real model."""
 
+import os
 import time
 
 import pandas as pd
@@ -18,6 +19,7 @@ with log_to(snakemake.log[0]) as log:
     log.info("grid: %d (n_bw, a_bits, encoding) points, batches %s, PRT entries %s, detail %s",
              len(grid.points), grid.batches, grid.prt_entries, grid.detail)
     t0 = time.perf_counter()
+    cpu0 = time.process_time()
     model = load_model(snakemake.input.gguf)
     tok = load_tokenizer(snakemake.input.gguf)
     with open(snakemake.input.text, encoding="utf-8") as fh:
@@ -42,9 +44,12 @@ with log_to(snakemake.log[0]) as log:
     write_table(profiler.histogram_table(), out.histogram)
     write_table(profiler.order_table(), out.order)
     t4 = time.perf_counter()
+    cpu_s = time.process_time() - cpu0  # all threads; with a busy machine, wall time overstates the cost
     write_table(pd.DataFrame([dict(tokens=windows.size, layers=len(names), points=len(grid.points),
                                    threads=snakemake.threads, load_s=round(t1 - t0, 2),
                                    capture_s=round(t2 - t1, 2), profile_s=round(t3 - t2, 2),
-                                   tables_s=round(t4 - t3, 2), total_s=round(t4 - t0, 2))]), out.timing)
+                                   tables_s=round(t4 - t3, 2), total_s=round(t4 - t0, 2),
+                                   cpu_s=round(cpu_s, 2), load_avg_1min=round(os.getloadavg()[0], 2))]),
+                out.timing)
     log.info("profiled %d layers over %d tokens in %.1f s (total %.1f s)", len(names), windows.size,
              t3 - t2, t4 - t0)

@@ -128,15 +128,25 @@ def extract_patterns(X: np.ndarray, n_bw: int, a_bits: int, encoding: str = "two
     return out
 
 
+@numba.njit(cache=True)
+def _plane_histogram(P, out):  # pragma: no cover - compiled
+    n_tok, n_groups, a_bits = P.shape
+    for n in range(n_tok):
+        for j in range(n_groups):
+            for i in range(a_bits):
+                out[i, P[n, j, i]] += 1
+
+
 def plane_histogram(P: np.ndarray, n_bw: int) -> np.ndarray:
     """(a_bits, 2**n_bw) int64 counts of each pattern on each bit-plane, over tokens and groups."""
     n_bw = check_n_bw(n_bw)
-    if P.ndim != 3:
-        raise ValueError(f"P must be (N, groups, a_bits), got shape {P.shape}")
-    a_bits = P.shape[2]
-    n_pat = 1 << n_bw
-    flat = (np.arange(a_bits, dtype=np.int64) * n_pat)[None, None, :] + P.astype(np.int64)
-    return np.bincount(flat.ravel(), minlength=a_bits * n_pat).reshape(a_bits, n_pat)
+    if P.ndim != 3 or P.dtype != np.uint8:
+        raise ValueError(f"P must be a (N, groups, a_bits) uint8 array, got {P.dtype} {P.shape}")
+    if P.size and int(P.max()) >= 1 << n_bw:
+        raise ValueError(f"pattern {int(P.max())} does not fit n_bw={n_bw} bits")
+    out = np.zeros((P.shape[2], 1 << n_bw), np.int64)
+    _plane_histogram(P, out)
+    return out
 
 
 def entropy_bits(counts: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@ layer's activations. The grid it measures is :class:`ProfileGrid`:
 - *sweep* (each configured ``(n_bw, a_bits, encoding)`` point): pattern histograms per bit-plane, zero
   fractions, entropies, distinct patterns per (LUT group, batch), and LRU PRT counts for every
   batch, every PRT size and both ``zero_skip`` settings (one stack-distance pass, ``lru_sweep``);
-- *detail* points (``(n_bw, a_bits)`` pairs): FIFO as well (a literal simulation wherever FIFO
+- *detail* points (``(n_bw, a_bits, encoding)`` triples, a subset of the sweep): FIFO as well (a literal simulation wherever FIFO
   can differ from LRU; see ``prt.fifo_equals_lru``), and the ``plane_major`` presentation order
   next to the default ``token_major`` one for the sizes in ``order_entries``.
 """
@@ -30,13 +30,13 @@ LAYER_TYPES = ("q", "k", "v", "o", "gate", "up", "down")
 @dataclass(frozen=True)
 class ProfileGrid:
     """What to measure. ``points``: the (n_bw, a_bits, encoding) triples of the sweep (config gives
-    them as a union of cross products); ``detail``: (n_bw, a_bits) pairs that also get FIFO and the
-    plane-major order, for every encoding measured there."""
+    them as a union of cross products); ``detail``: the points that also get FIFO and the
+    plane-major order."""
 
     points: tuple[tuple[int, int, str], ...]
     batches: tuple[int, ...]  # each divides the largest (nested batches; see prt.lru_sweep)
     prt_entries: tuple[int, ...]
-    detail: tuple[tuple[int, int], ...] = ()
+    detail: tuple[tuple[int, int, str], ...] = ()
     order_entries: tuple[int, ...] = (32,)
 
     def __post_init__(self):
@@ -57,10 +57,9 @@ class ProfileGrid:
         for c in self.order_entries:
             if c not in self.prt_entries:
                 raise ValueError(f"order_entries value {c} is not among prt_entries {list(self.prt_entries)}")
-        swept = {(n, a) for n, a, _ in self.points}
-        for n_bw, a_bits in self.detail:
-            if (n_bw, a_bits) not in swept:
-                raise ValueError(f"detail point (n_bw={n_bw}, a_bits={a_bits}) is outside the sweep points")
+        for n_bw, a_bits, enc in self.detail:
+            if (n_bw, a_bits, enc) not in self.points:
+                raise ValueError(f"detail point (n_bw={n_bw}, a_bits={a_bits}, {enc}) is outside the sweep points")
 
     @property
     def a_bits(self) -> tuple[int, ...]:
@@ -74,7 +73,8 @@ class ProfileGrid:
                         key=lambda t: (t[1], ENCODINGS.index(t[2]), t[0]))
         return cls(points=tuple(points), batches=tuple(sorted(p["batch"])),
                    prt_entries=tuple(sorted(p["prt_entries"])),
-                   detail=tuple((int(d["n_bw"]), int(d["a_bits"])) for d in p["detail"]),
+                   detail=tuple((int(d["n_bw"]), int(d["a_bits"]), str(e)) for d in p["detail"]
+                                for e in d["encoding"]),
                    order_entries=tuple(p["order_entries"]))
 
 
@@ -104,7 +104,7 @@ class PatternProfiler:
                 s = prt.lru_sweep(P, n_bw, g.batches, max(g.prt_entries))
                 self.hist[key] = self.hist[key] + h if key in self.hist else h
                 self.sweeps[key] = self.sweeps[key] + s if key in self.sweeps else s
-                if (n_bw, a_bits) in g.detail:
+                if (n_bw, a_bits, enc) in g.detail:
                     self._detail(key, P)
 
     def _detail(self, key, P) -> None:
@@ -141,7 +141,7 @@ class PatternProfiler:
         g = self.grid
         for key in self._keys():
             lt, n_bw, a_bits, enc = key
-            policies = prt.POLICIES if (n_bw, a_bits) in g.detail else ("lru",)
+            policies = prt.POLICIES if (n_bw, a_bits, enc) in g.detail else ("lru",)
             for batch in g.batches:
                 for policy in policies:
                     for entries in g.prt_entries:
@@ -159,7 +159,7 @@ class PatternProfiler:
         g = self.grid
         for key in self._keys():
             lt, n_bw, a_bits, enc = key
-            if (n_bw, a_bits) not in g.detail:
+            if (n_bw, a_bits, enc) not in g.detail:
                 continue
             for batch in g.batches:
                 for policy in prt.POLICIES:

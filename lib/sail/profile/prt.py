@@ -98,12 +98,12 @@ def presentation_streams(P: np.ndarray, batch: int, order: str = "token_major") 
 
 
 @numba.njit(parallel=True, cache=True)
-def _simulate(P, configs, n_patterns, zeros_out, hits_out):  # pragma: no cover - compiled
+def _simulate(Pg, configs, n_patterns, zeros_out, hits_out):  # pragma: no cover - compiled
+    # Pg = P.transpose(1, 0, 2): (groups, N, a_bits), so one job reads one contiguous block.
     # configs[c] = (batch, entries, lru, zero_skip, plane_major); one launch runs every
     # (configuration, LUT group) pair, so a layer's literal simulations cost one thread start-up.
-    n_tok, n_groups, a_bits = P.shape
+    n_groups, n_tok, a_bits = Pg.shape
     n_cfg = configs.shape[0]
-    length = n_tok * a_bits
     for job in numba.prange(n_cfg * n_groups):
         c = job // n_groups
         g = job - c * n_groups
@@ -113,53 +113,60 @@ def _simulate(P, configs, n_patterns, zeros_out, hits_out):  # pragma: no cover 
         zero_skip = configs[c, 3] != 0
         plane_major = configs[c, 4] != 0
         seg_len = batch * a_bits
+        buf = np.empty(seg_len, np.uint8)  # one batch's stream in presentation order
         stack = np.empty(entries, np.int64)  # LRU: most recent first; FIFO: ring buffer
         present = np.zeros(n_patterns, np.bool_)
         zeros = 0
         hits = 0
-        count = 0
-        head = 0
-        for t in range(length):
-            r = t % seg_len
-            if r == 0:  # a new batch: the PRT starts empty
-                for e in range(count):
-                    present[stack[e]] = False
-                count = 0
-                head = 0
-            if plane_major:  # within the batch: plane r // batch, token r % batch
-                p = P[(t - r) // a_bits + r % batch, g, r // batch]
-            else:  # token t // a_bits, plane t % a_bits
-                p = P[t // a_bits, g, t % a_bits]
-            if p == 0:
-                zeros += 1
-                if zero_skip:
-                    continue
-            if lru:
-                pos = -1
-                for e in range(count):
-                    if stack[e] == p:
-                        pos = e
-                        break
-                if pos >= 0:
-                    hits += 1
+        for n0 in range(0, n_tok, batch):
+            r = 0
+            if plane_major:  # plane by plane, every token of the batch
+                for i in range(a_bits):
+                    for b in range(batch):
+                        buf[r] = Pg[g, n0 + b, i]
+                        r += 1
+            else:  # token by token, its planes LSB -> MSB
+                for b in range(batch):
+                    for i in range(a_bits):
+                        buf[r] = Pg[g, n0 + b, i]
+                        r += 1
+            count = 0  # a new batch: the PRT starts empty
+            head = 0
+            present[:] = False
+            for r in range(seg_len):
+                p = buf[r]
+                if p == 0:
+                    zeros += 1
+                    if zero_skip:
+                        continue
+                if lru:
+                    pos = -1
+                    for e in range(count):
+                        if stack[e] == p:
+                            pos = e
+                            break
+                    if pos >= 0:
+                        hits += 1
+                    else:
+                        if count < entries:
+                            count += 1
+                        pos = count - 1  # the last slot: free, or the least recently used (evicted)
+                    for e in range(pos, 0, -1):
+                        stack[e] = stack[e - 1]
+                    stack[0] = p
                 else:
-                    if count < entries:
+                    if present[p]:
+                        hits += 1
+                        continue
+                    if count == entries:
+                        present[stack[head]] = False
+                    else:
                         count += 1
-                    pos = count - 1  # the last slot: free, or the least recently used (evicted)
-                for e in range(pos, 0, -1):
-                    stack[e] = stack[e - 1]
-                stack[0] = p
-            else:
-                if present[p]:
-                    hits += 1
-                    continue
-                if count == entries:
-                    present[stack[head]] = False
-                else:
-                    count += 1
-                stack[head] = p
-                present[p] = True
-                head = (head + 1) % entries
+                    stack[head] = p
+                    present[p] = True
+                    head += 1
+                    if head == entries:
+                        head = 0
         zeros_out[c, g] = zeros
         hits_out[c, g] = hits
 
@@ -187,7 +194,7 @@ def simulate_prt_many(P: np.ndarray, n_bw: int, configs) -> list[PrtCounts]:
     zeros = np.zeros((len(rows), n_groups), np.int64)
     hits = np.zeros((len(rows), n_groups), np.int64)
     if P.size:
-        _simulate(np.ascontiguousarray(P), cfg, 1 << n_bw, zeros, hits)
+        _simulate(np.ascontiguousarray(P.transpose(1, 0, 2)), cfg, 1 << n_bw, zeros, hits)
     return [PrtCounts(lookups=P.size, zero_skips=int(zeros[c].sum()) if rows[c][3] else 0,
                       prt_hits=int(hits[c].sum())) for c in range(len(rows))]
 
