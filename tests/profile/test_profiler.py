@@ -3,7 +3,6 @@
 import io
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from sail.profile import PRT_HITS_COLUMNS, PatternProfiler, ProfileGrid, prt

@@ -8,7 +8,6 @@ import pandas as pd
 
 from sail.plots.style import DOUBLE_COLUMN_IN, apply_style
 
-LAYER_TYPES = ("q", "k", "v", "o", "gate", "up", "down")
 # q, k and v read the same normed input, gate and up too, so their pattern statistics coincide:
 # draw one line per distinct input.
 INPUTS = {"q/k/v": "q", "o": "o", "gate/up": "gate", "down": "down"}

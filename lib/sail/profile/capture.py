@@ -13,9 +13,6 @@ from __future__ import annotations
 import logging
 import numpy as np
 
-log = logging.getLogger("sail.profile")
-
-
 def calibration_windows(token_ids, n_windows: int, window: int) -> np.ndarray:
     """(n_windows, window) int64: the first ``n_windows * window`` tokens, cut into windows."""
     for name, v in (("n_windows", n_windows), ("window", window)):
