@@ -10,8 +10,8 @@ the same position, not consecutive tokens of one sequence. The calibration text 
 
 from __future__ import annotations
 
-import logging
 import numpy as np
+
 
 def calibration_windows(token_ids, n_windows: int, window: int) -> np.ndarray:
     """(n_windows, window) int64: the first ``n_windows * window`` tokens, cut into windows."""
