@@ -37,7 +37,7 @@ def plot_patterns(planes: pd.DataFrame, prt_hits: pd.DataFrame, distinct: pd.Dat
                   n_bw: int, a_bits: int, batch: int):
     """Six panels; ``n_bw``, ``a_bits``, ``batch`` pick the point of the per-plane and per-size panels."""
     apply_style()
-    fig, axes = plt.subplots(2, 3, figsize=(DOUBLE_COLUMN_IN, 4.6), constrained_layout=True)
+    fig, axes = plt.subplots(2, 3, figsize=(DOUBLE_COLUMN_IN, 5.0), constrained_layout=True)
     colors = dict(zip(INPUTS, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
 
     # (a) zero fraction per bit-plane
@@ -50,8 +50,8 @@ def plot_patterns(planes: pd.DataFrame, prt_hits: pd.DataFrame, distinct: pd.Dat
                 ax.plot(d.plane, d.zero_fraction, ls, color=colors[name], marker=".", ms=3,
                         label=name if enc == "twos_complement" else None)
     ax.set(xlabel="bit-plane (0 = LSB)", ylabel="all-zero patterns", ylim=(0, 1),
-           title=f"(a) zero patterns, n_bw={n_bw}, a={a_bits}\n(solid 2's compl., dashed sign-mag.)")
-    ax.legend(ncol=2, fontsize=6, handlelength=1.2)
+           title=f"(a) all-zero patterns, n_bw={n_bw}, a={a_bits}\n(solid 2's compl., dashed sign-mag.)")
+    ax.legend(ncol=2, fontsize=6, handlelength=1.2, loc="center right")
 
     # (b) entropy per bit-plane
     ax = axes[0, 1]
@@ -63,7 +63,7 @@ def plot_patterns(planes: pd.DataFrame, prt_hits: pd.DataFrame, distinct: pd.Dat
                 ax.plot(d.plane, d.entropy_bits, ls, color=colors[name], marker=".", ms=3)
     ax.axhline(n_bw, color="grey", lw=0.8, ls=":")
     ax.set(xlabel="bit-plane (0 = LSB)", ylabel="pattern entropy (bits)", ylim=(0, n_bw + 0.3),
-           title=f"(b) pattern entropy (max {n_bw} bits)\n(solid 2's compl., dashed sign-mag.)")
+           title=f"(b) entropy (max {n_bw} bits)\n(solid 2's compl., dashed sign-mag.)", xlim=(-0.3, a_bits - 0.7))
 
     # (c) distinct patterns per LUT group and batch
     ax = axes[0, 2]
@@ -73,7 +73,7 @@ def plot_patterns(planes: pd.DataFrame, prt_hits: pd.DataFrame, distinct: pd.Dat
         ax.plot(d.batch, d.mean_distinct, color=colors[name], marker=".", ms=3, label=name)
     d = sel.drop_duplicates("batch").sort_values("batch")
     ax.plot(d.batch, d.max_distinct, color="grey", ls=":", lw=0.8, label="bound")
-    ax.set(xscale="log", xlabel="batch (tokens per LUT)", ylabel="distinct patterns / (group, batch)",
+    ax.set(xscale="log", xlabel="batch (tokens per LUT)", ylabel="distinct per (group, batch)",
            title=f"(c) distinct patterns in a PRT stream\n(n_bw={n_bw}, a={a_bits}, {a_bits}·batch lookups)")
     ax.set_xticks(d.batch, [str(b) for b in d.batch])
 
@@ -110,7 +110,7 @@ def plot_patterns(planes: pd.DataFrame, prt_hits: pd.DataFrame, distinct: pd.Dat
     ax.set(xscale="log", xlabel="batch (tokens per LUT)", ylabel="lookups avoided", ylim=(0, 1),
            title=f"(e) 32-entry LRU PRT, a={a_bits}\n(dotted: + zero skipping)")
     ax.set_xticks(batches, [str(b) for b in batches])
-    ax.legend(fontsize=6, ncol=2)
+    ax.legend(fontsize=5.5, ncol=2, loc="lower right", handlelength=1.2, columnspacing=0.8)
 
     # (f) predicted cycle saving (simulator) with the paper's 13.8 %
     ax = axes[1, 2]
