@@ -135,3 +135,21 @@ def test_capture_helpers():
         calibration_windows(list(range(20)), 4, 6)
     perm = position_major_rows(3, 2)  # hook rows (w, pos): (0,0) (0,1) (1,0) (1,1) (2,0) (2,1)
     assert perm.tolist() == [0, 2, 4, 1, 3, 5]  # position 0 of each window, then position 1
+
+
+def test_identical_inputs_reuse_counters_with_identical_results():
+    x = layers()[0][1]
+    prof = PatternProfiler(GRID, quantize)
+    prof.add("q", x)
+    prof.add("k", x.copy())  # same bytes: reused
+    prof.add("o", layers(1)[0][1])  # different: computed
+    prof.add("v", x)  # same bytes as q but not the previous call: computed again
+    assert prof.reused == 1
+    hits = prof.prt_hits_table()
+    cols = [c for c in hits.columns if c != "layer_type"]
+    q, k, v = (hits[hits.layer_type == t][cols].reset_index(drop=True) for t in ("q", "k", "v"))
+    assert q.equals(k) and q.equals(v)
+    ref = PatternProfiler(GRID, quantize)
+    ref.add("k", x)
+    r = ref.prt_hits_table()
+    assert r[cols].reset_index(drop=True).equals(k)

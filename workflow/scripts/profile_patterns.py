@@ -45,11 +45,12 @@ with log_to(snakemake.log[0]) as log:
     write_table(profiler.order_table(), out.order)
     t4 = time.perf_counter()
     cpu_s = time.process_time() - cpu0  # all threads; with a busy machine, wall time overstates the cost
-    write_table(pd.DataFrame([dict(tokens=windows.size, layers=len(names), points=len(grid.points),
+    write_table(pd.DataFrame([dict(tokens=windows.size, layers=len(names), reused_layers=profiler.reused,
+                                   points=len(grid.points),
                                    threads=snakemake.threads, load_s=round(t1 - t0, 2),
                                    capture_s=round(t2 - t1, 2), profile_s=round(t3 - t2, 2),
                                    tables_s=round(t4 - t3, 2), total_s=round(t4 - t0, 2),
                                    cpu_s=round(cpu_s, 2), load_avg_1min=round(os.getloadavg()[0], 2))]),
                 out.timing)
-    log.info("profiled %d layers over %d tokens in %.1f s (total %.1f s)", len(names), windows.size,
-             t3 - t2, t4 - t0)
+    log.info("profiled %d layers (%d reused the previous layer's identical input) over %d tokens in %.1f s "
+             "(total %.1f s, CPU %.1f s)", len(names), profiler.reused, windows.size, t3 - t2, t4 - t0, cpu_s)
