@@ -16,9 +16,9 @@ snakefmt --check Snakefile workflow/rules
 step "dry run of every target, quick and full"
 targets=$(snakemake --list-target-rules --quiet 2>/dev/null | grep -v '^all$' || true)
 for exp in quick full; do
-  snakemake -n --quiet rules --cores 1 --config experiment=$exp all >/dev/null
+  snakemake all -n --cores 1 --quiet rules --config experiment=$exp >/dev/null
   for t in $targets; do
-    snakemake -n --quiet rules --cores 1 --config experiment=$exp "$t" >/dev/null \
+    snakemake "$t" -n --cores 1 --quiet rules --config experiment=$exp >/dev/null \
       || { echo "dry run failed: $t ($exp)"; exit 1; }
   done
   echo "dry run ok: all + $(echo $targets | wc -w) targets ($exp)"

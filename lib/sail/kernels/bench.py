@@ -1,0 +1,435 @@
+"""Kernel benchmark on the real CPU: latency, effective bandwidth and % of a DRAM roofline measured in the same run.
+
+Measurement hygiene (``reference/anchors_kernels.md`` section 6.3):
+
+* **Out of cache.** Every candidate cycles through enough distinct copies of its weights that the
+  copies total at least ``rotate_factor`` x the L3 size; each call uses the next copy, so a call
+  never finds its weights in the L3 left by the previous one.
+* **Threads pinned.** numba (``numba.set_num_threads``), OpenBLAS (its ``set_num_threads`` entry,
+  via ctypes, because numpy reads ``OPENBLAS_NUM_THREADS`` only at import) and torch are set to the
+  row's ``threads`` before its group runs. One thread is the headline.
+* **Interleaved.** All candidates of one (shape, batch, threads) group are timed in turn within
+  each repetition (ABCABC...; the order is reversed on odd repetitions), so slow phases of a
+  noisy machine hit them equally. Median and inter-quartile range over ``reps``.
+* **Roofline.** ``t_roofline = weight_bytes / dram_read_gbps`` with the read bandwidth of a
+  streaming sum over ``bandwidth_bytes`` (>> L3) measured in the same run at the same thread
+  count; ``roofline_fraction = t_roofline / median_s``.
+
+Weights for speed runs are random codes (speed does not depend on their values; SPEC section 3).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import warnings
+import glob
+import logging
+import os
+import platform
+import time
+from dataclasses import dataclass, field
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from sail.kernels.act_lut import act_lut_gemv
+from sail.kernels.dequant import dequant_gemv
+from sail.kernels.lut_gemv import lut_gemv_packed
+from sail.quant.packing import PackedLinear
+
+log = logging.getLogger("sail.kernels.bench")
+
+BENCH_COLUMNS = ["kernel", "m", "k", "w_bits", "a_bits", "n_bw", "batch", "threads", "reps", "median_s", "q25_s",
+                 "q75_s", "weight_bytes", "dram_read_gbps", "roofline_fraction", "min_s", "per_token_s",
+                 "eff_gbps", "gops", "n_copies", "rel_err"]
+
+# kernel name -> (w_bits is a sweep axis?, a_bits of its activations, description)
+KERNELS = {
+    "numpy_fp32": "numpy W @ x, fp32 weights (OpenBLAS sgemv/sgemm)",
+    "torch_fp32": "torch F.linear, fp32 weights",
+    "torch_int8_dynamic": "torch quantize_dynamic nn.Linear, int8 weights (fbgemm/x86), per-call activation quantisation",
+    "dequant": "numba dequantise-and-multiply on the packed bit-planes (sail.kernels.dequant_gemv)",
+    "act_lut_g4": "numba activation-LUT, 4 activations per 16-entry fp32 table (T-MAC style)",
+    "act_lut_g8": "numba activation-LUT, 8 activations per 256-entry fp32 table",
+    "weight_lut": "numba SAIL weight-LUT, bit-serial int activations (sail.kernels.lut_gemv_packed)",
+}
+BASELINES = ("numpy_fp32", "torch_fp32", "torch_int8_dynamic")
+
+
+# ---------------------------------------------------------------------------------------------
+# machine
+
+
+def _cpuinfo() -> dict[str, str]:
+    info = {}
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if ":" in line:
+                    key, val = (s.strip() for s in line.split(":", 1))
+                    info.setdefault(key, val)
+    except OSError:
+        pass
+    return info
+
+
+def l3_bytes() -> int:
+    """L3 size from sysfs (index3), or 32 MiB with a warning when unavailable."""
+    for path in sorted(glob.glob("/sys/devices/system/cpu/cpu0/cache/index*/level")):
+        with open(path) as fh:
+            if fh.read().strip() == "3":
+                with open(os.path.join(os.path.dirname(path), "size")) as fh2:
+                    s = fh2.read().strip()
+                mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(s[-1], 1)
+                return int(s.rstrip("KMG")) * mult
+    log.warning("L3 size not found in sysfs; assuming 32 MiB")
+    return 32 << 20
+
+
+ISA_FLAGS = ("avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vbmi", "avx512_vnni", "avx512_vpopcntdq",
+             "avx512_bf16", "neon", "asimd", "sve")
+
+
+def select_threading_layer(layer: str) -> None:
+    """Choose numba's threading layer before the first parallel kernel runs (anchors 6.3: ``workqueue``
+    avoids the OpenMP slow-downs of millisecond calls seen on this 2-vCPU VM)."""
+    if layer not in ("default", "workqueue", "omp", "tbb"):
+        raise ValueError(f"threading_layer must be default, workqueue, omp or tbb, got {layer!r}")
+    numba.config.THREADING_LAYER = layer
+
+
+def machine_info() -> dict:
+    cpu = _cpuinfo()
+    flags = set((cpu.get("flags") or cpu.get("Features") or "").split())
+    import torch
+
+    try:
+        numba.config.THREADING_LAYER  # noqa: B018
+        _touch_parallel()
+        layer = numba.threading_layer()
+    except Exception as e:  # noqa: BLE001 - report, don't fail the benchmark
+        layer = f"unknown ({e})"
+    return {
+        "cpu_model": cpu.get("model name", platform.processor() or "unknown"),
+        "machine": platform.machine(),
+        "logical_cpus": os.cpu_count(),
+        "l3_bytes": l3_bytes(),
+        "isa_flags": " ".join(f for f in ISA_FLAGS if f in flags),
+        "numba_threading_layer": layer,
+        "numba_version": numba.__version__,
+        "numpy_version": np.__version__,
+        "torch_version": torch.__version__,
+        "torch_quantized_engine": torch.backends.quantized.engine,
+    }
+
+
+@njit(parallel=True, cache=True)
+def _touch(a):
+    s = 0
+    for i in prange(a.shape[0]):
+        s += a[i]
+    return s
+
+
+def _touch_parallel():
+    _touch(np.ones(16, np.int64))
+
+
+_BLAS_SETTERS = ("scipy_openblas_set_num_threads64_", "openblas_set_num_threads64_", "openblas_set_num_threads")
+
+
+def set_blas_threads(n: int) -> bool:
+    """Set numpy's OpenBLAS thread count at run time (numpy reads the env var only at import)."""
+    libs = glob.glob(os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs", "*openblas*"))
+    for lib in libs:
+        try:
+            handle = ctypes.CDLL(lib)
+        except OSError:
+            continue
+        for name in _BLAS_SETTERS:
+            if hasattr(handle, name):
+                getattr(handle, name)(int(n))
+                return True
+    log.warning("could not set OpenBLAS threads at run time; numpy uses OPENBLAS_NUM_THREADS from import")
+    return False
+
+
+def pin_threads(n: int) -> None:
+    import torch
+
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    torch.set_num_threads(n)
+    set_blas_threads(n)
+
+
+# ---------------------------------------------------------------------------------------------
+# DRAM read bandwidth
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def _stream_sum(a):
+    # read-only stream; fastmath lets LLVM vectorise the reduction so the loads, not the adds, bind
+    s = 0.0
+    for i in prange(a.shape[0]):
+        s += a[i]
+    return s
+
+
+def measure_read_bandwidth(nbytes: int, reps: int = 7, threads: int = 1) -> dict[str, float]:
+    """Median read bandwidth (GB/s, 1e9 bytes) over ``nbytes`` (>> L3) by two streaming readers.
+
+    ``stream_sum``: a numba sum over a float64 array; ``sgemv``: numpy fp32 ``W @ x`` on a matrix
+    of ``nbytes`` (OpenBLAS keeps several streams in flight and is often faster). The roofline
+    uses the larger of the two (``dram_read_gbps``), i.e. the best read rate we could obtain.
+    """
+    if nbytes < (1 << 20):
+        raise ValueError(f"bandwidth_bytes must be at least 1 MiB, got {nbytes}")
+    pin_threads(threads)
+    a = np.ones(nbytes // 8, dtype=np.float64)
+    _stream_sum(a[:1024])
+    ts = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        _stream_sum(a)
+        ts.append(time.perf_counter() - t0)
+    sum_gbps = float(a.nbytes / np.median(ts) / 1e9)
+    del a
+    w = np.ones((4096, nbytes // (4 * 4096)), dtype=np.float32)
+    x = np.ones(w.shape[1], dtype=np.float32)
+    w @ x
+    ts = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        w @ x
+        ts.append(time.perf_counter() - t0)
+    gemv_gbps = float(w.nbytes / np.median(ts) / 1e9)
+    return {"stream_sum": sum_gbps, "sgemv": gemv_gbps, "dram_read_gbps": max(sum_gbps, gemv_gbps)}
+
+
+# ---------------------------------------------------------------------------------------------
+# candidates
+
+
+@dataclass
+class Candidate:
+    kernel: str
+    w_bits: int
+    a_bits: int
+    n_bw: int
+    weight_bytes: int
+    copies: list = field(repr=False)
+    call: object = field(repr=False)  # call(copy, x) -> y
+    x: object = field(repr=False)
+    check: object = field(repr=False, default=None)  # () -> relative error vs a float64 reference
+
+    def run(self, i: int):
+        return self.call(self.copies[i % len(self.copies)], self.x)
+
+
+def n_copies_for(nbytes_one: int, l3: int, rotate_factor: float) -> int:
+    return max(1, -(-int(rotate_factor * l3) // max(nbytes_one, 1)))
+
+
+def random_packed(rng, m, k, w_bits, group_size) -> PackedLinear:
+    planes = rng.integers(0, 256, size=(w_bits, m, k // 8), dtype=np.uint8)
+    ng = k // group_size
+    scale = (rng.random((m, ng), dtype=np.float32) + np.float32(0.5)) / np.float32(1 << w_bits)
+    zero = np.full((m, ng), np.float32((1 << w_bits) // 2))
+    return PackedLinear(planes=planes, scale=scale, zero=zero, w_bits=w_bits, group_size=group_size, k=k)
+
+
+def _rel_err(y, ref) -> float:
+    y = np.asarray(y, np.float64).reshape(ref.shape)
+    return float(np.sqrt(np.mean((y - ref) ** 2) / max(np.mean(ref**2), 1e-300)))
+
+
+def _packed_reference(p: PackedLinear, x):
+    from sail.kernels.reference import dequant_linear
+
+    return dequant_linear(p.codes(), p.scale, p.zero, p.group_size, x)
+
+
+def build_candidates(kernels, m, k, w_bits_list, batch, group_size, a_bits, n_bw, l3, rotate_factor, rng,
+                     weight_lut_w_bits):
+    """The candidates of one (shape, batch) group, each with its rotating set of weight copies."""
+    import torch
+
+    x = rng.standard_normal((k, batch)).astype(np.float32)
+    xi = rng.integers(-(1 << (a_bits - 1)), 1 << (a_bits - 1), size=(k, batch)).astype(np.int64)
+    cands = []
+    if any(kn in kernels for kn in ("numpy_fp32", "torch_fp32")):
+        nc = n_copies_for(m * k * 4, l3, rotate_factor)
+        dense = [rng.standard_normal((m, k), dtype=np.float32) for _ in range(nc)]
+        dref = dense[0].astype(np.float64) @ x.astype(np.float64)
+        if "numpy_fp32" in kernels:
+            cands.append(Candidate("numpy_fp32", 32, 32, 0, m * k * 4, dense, lambda w, xx: w @ xx, x,
+                                   lambda: _rel_err(dense[0] @ x, dref)))
+        if "torch_fp32" in kernels:
+            tw = [torch.from_numpy(w) for w in dense]
+            tx = torch.from_numpy(np.ascontiguousarray(x.T))
+            cands.append(Candidate("torch_fp32", 32, 32, 0, m * k * 4, tw,
+                                   lambda w, xx: torch.nn.functional.linear(xx, w), tx,
+                                   lambda: _rel_err(torch.nn.functional.linear(tx, tw[0]).numpy().T, dref)))
+    if "torch_int8_dynamic" in kernels:
+        from torch.ao.quantization import quantize_dynamic
+
+        warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*")  # deprecation notice, torch 2.13
+
+        nc = n_copies_for(m * k, l3, rotate_factor)
+        mods = []
+        w0 = None
+        for i in range(nc):
+            lin = torch.nn.Linear(k, m, bias=False)
+            with torch.no_grad():
+                w = torch.from_numpy(rng.standard_normal((m, k), dtype=np.float32))
+                lin.weight.copy_(w)
+            if i == 0:
+                w0 = w.numpy().astype(np.float64)
+            mods.append(quantize_dynamic(torch.nn.Sequential(lin), {torch.nn.Linear}, dtype=torch.qint8))
+        tx = torch.from_numpy(np.ascontiguousarray(x.T))
+        qref = w0 @ x.astype(np.float64)
+        cands.append(Candidate("torch_int8_dynamic", 8, 32, 0, m * k + 8 * m, mods, lambda mod, xx: mod(xx), tx,
+                               lambda: _rel_err(mods[0](tx).numpy().T, qref)))
+    for w_bits in w_bits_list:
+        packed_kernels = [kn for kn in ("dequant", "act_lut_g4", "act_lut_g8") if kn in kernels]
+        want_wlut = "weight_lut" in kernels and w_bits in weight_lut_w_bits
+        if not packed_kernels and not want_wlut:
+            continue
+        one = random_packed(rng, m, k, w_bits, group_size)
+        nc = n_copies_for(one.nbytes, l3, rotate_factor)
+        copies = [one] + [random_packed(rng, m, k, w_bits, group_size) for _ in range(nc - 1)]
+        pref = {}  # the float64 reference of copies[0], computed once on first use
+
+        def check_fn(f, copies=copies, pref=pref):
+            def check():
+                if "y" not in pref:
+                    pref["y"] = _packed_reference(copies[0], x)
+                return _rel_err(f(copies[0], x), pref["y"])
+            return check
+
+        for kn in packed_kernels:
+            if kn == "dequant":
+                f, nb = dequant_gemv, 0
+            else:
+                g = 4 if kn == "act_lut_g4" else 8
+                f, nb = (lambda p, xx, g=g: act_lut_gemv(p, xx, g=g)), g
+            cands.append(Candidate(kn, w_bits, 32, nb, one.nbytes, copies, f, x, check_fn(f)))
+        if want_wlut:
+            # integer kernel: rel_err against the exact Q @ X is 0.0 exactly when it is bit-exact
+            def wl_check(copies=copies):
+                y = lut_gemv_packed(copies[0], xi, a_bits, n_bw)
+                return _rel_err(y, (copies[0].codes().astype(np.int64) @ xi).astype(np.float64))
+
+            cands.append(Candidate("weight_lut", w_bits, a_bits, n_bw, one.nbytes, copies,
+                                   lambda p, xx: lut_gemv_packed(p, xx, a_bits, n_bw), xi, wl_check))
+    return cands
+
+
+def time_group(cands, reps: int, progress=None) -> dict[int, list[float]]:
+    """Interleaved timing: within each repetition every candidate runs once on its next weight copy."""
+    times = {i: [] for i in range(len(cands))}
+    for i, c in enumerate(cands):  # warm-up: compile and touch code paths (not timed)
+        c.run(i)
+    order = list(range(len(cands)))
+    for rep in range(reps):
+        seq = order if rep % 2 == 0 else order[::-1]
+        for i in seq:
+            c = cands[i]
+            t0 = time.perf_counter()
+            c.run(rep + 1 + i)
+            times[i].append(time.perf_counter() - t0)
+        if progress is not None:
+            progress.update(1)
+    return times
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    shapes: list  # [[M, K], ...] measured at batch 1
+    batch_shapes: list  # shapes also swept over `batches`
+    w_bits: list
+    batch_w_bits: list  # w_bits of the batch sweep
+    batches: list
+    threads: list  # thread counts of the batch-1 groups; the batch sweep runs at threads[0]
+    reps: int
+    group_size: int
+    a_bits: int  # activation bits of the weight-LUT
+    n_bw: int
+    kernels: list
+    weight_lut_w_bits: list
+    rotate_factor: float
+    bandwidth_bytes: int
+    seed: int
+    threading_layer: str = "workqueue"
+
+
+def check_config(cfg: BenchConfig) -> None:
+    unknown = sorted(set(cfg.kernels) - set(KERNELS))
+    if unknown:
+        raise ValueError(f"unknown kernels {unknown}; known: {sorted(KERNELS)}")
+    for m, k in list(cfg.shapes) + list(cfg.batch_shapes):
+        if k % cfg.group_size or cfg.group_size % 8:
+            raise ValueError(f"shape {m}x{k}: K must be a multiple of group_size={cfg.group_size} (itself a multiple of 8)")
+    if cfg.reps < 1:
+        raise ValueError(f"reps must be >= 1, got {cfg.reps}")
+
+
+def run_benchmark(cfg: BenchConfig, progress: bool = True):
+    """Run every group of ``cfg``; returns ``(bench DataFrame, machine dict)``."""
+    import pandas as pd
+    from tqdm import tqdm
+
+    check_config(cfg)
+    select_threading_layer(cfg.threading_layer)
+    machine = machine_info()
+    l3 = machine["l3_bytes"]
+    threads_all = sorted(set(cfg.threads))
+    bw = {}
+    for t in threads_all:
+        res = measure_read_bandwidth(cfg.bandwidth_bytes, threads=t)
+        bw[t] = res["dram_read_gbps"]
+        log.info("DRAM read bandwidth, %d thread(s): %s GB/s", t, res)
+        machine[f"dram_read_gbps_{t}t"] = round(bw[t], 3)
+        machine[f"stream_sum_gbps_{t}t"] = round(res["stream_sum"], 3)
+        machine[f"sgemv_gbps_{t}t"] = round(res["sgemv"], 3)
+    machine["dram_read_method"] = (f"max of a numba streaming sum and a numpy fp32 sgemv over {cfg.bandwidth_bytes} "
+                                   "bytes, median of 7 each, measured at the start of the run")
+    machine["l3_rotate_factor"] = cfg.rotate_factor
+
+    groups = []  # (m, k, batch, threads, w_bits_list)
+    for m, k in cfg.shapes:
+        for t in cfg.threads:
+            groups.append((m, k, 1, t, list(cfg.w_bits)))
+    for m, k in cfg.batch_shapes:
+        for b in cfg.batches:
+            if b != 1 or [m, k] not in [list(s) for s in cfg.shapes]:
+                groups.append((m, k, b, cfg.threads[0], list(cfg.batch_w_bits)))
+    rows = []
+    bar = tqdm(total=len(groups) * cfg.reps, desc="kernel bench (reps)", disable=not progress, mininterval=5)
+    for gi, (m, k, batch, t, wbl) in enumerate(groups):
+        rng = np.random.default_rng([cfg.seed, gi])
+        cands = build_candidates(cfg.kernels, m, k, wbl, batch, cfg.group_size, cfg.a_bits, cfg.n_bw, l3,
+                                 cfg.rotate_factor, rng, cfg.weight_lut_w_bits)
+        pin_threads(t)
+        times = time_group(cands, cfg.reps, bar)
+        for i, c in enumerate(cands):
+            ts = np.asarray(times[i])
+            med = float(np.median(ts))
+            t_roof = c.weight_bytes / (bw[t] * 1e9)
+            rows.append({
+                "kernel": c.kernel, "m": m, "k": k, "w_bits": c.w_bits, "a_bits": c.a_bits, "n_bw": c.n_bw,
+                "batch": batch, "threads": t, "reps": len(ts), "median_s": med,
+                "q25_s": float(np.percentile(ts, 25)), "q75_s": float(np.percentile(ts, 75)),
+                "weight_bytes": c.weight_bytes, "dram_read_gbps": bw[t], "roofline_fraction": t_roof / med,
+                "min_s": float(ts.min()), "per_token_s": med / batch, "eff_gbps": c.weight_bytes / med / 1e9,
+                "gops": 2.0 * m * k * batch / med / 1e9, "n_copies": len(c.copies),
+                "rel_err": c.check() if c.check is not None else float("nan"),
+            })
+        log.info("group %d/%d done: %dx%d batch %d threads %d (%d candidates)", gi + 1, len(groups), m, k, batch,
+                 t, len(cands))
+        del cands
+    bar.close()
+    df = pd.DataFrame(rows, columns=BENCH_COLUMNS)
+    df = df.sort_values(["m", "k", "batch", "threads", "kernel", "w_bits"], kind="stable").reset_index(drop=True)
+    return df, machine

@@ -1,0 +1,300 @@
+"""Figures of the kernels stage: fig01 (motivation), fig02 (LUT example), fig04 (kernels), fig05 (batching).
+
+Every number drawn here comes from a CSV/JSON the pipeline wrote; nothing is computed that the
+pipeline needs, only derived for display (ratios, a least-squares line through measured points).
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from sail.plots.style import DOUBLE_COLUMN_IN, apply_style
+
+KERNEL_LABELS = {
+    "weight_lut": "weight-LUT (SAIL, int A8)",
+    "act_lut_g4": "activation-LUT g=4 (T-MAC style)",
+    "act_lut_g8": "activation-LUT g=8",
+    "dequant": "dequant + FMA (llama.cpp-like)",
+    "numpy_fp32": "numpy fp32 (OpenBLAS)",
+    "torch_fp32": "torch fp32",
+    "torch_int8_dynamic": "torch int8 dynamic",
+}
+PACKED = ["weight_lut", "act_lut_g4", "act_lut_g8", "dequant"]
+BASE = ["numpy_fp32", "torch_fp32", "torch_int8_dynamic"]
+
+
+def _colors():
+    pal = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    return {k: pal[i % len(pal)] for i, k in enumerate(PACKED + BASE)}
+
+
+def _headline_shape(bench: pd.DataFrame) -> tuple[int, int]:
+    b1 = bench[(bench.batch == 1)]
+    n = b1.groupby(["m", "k"]).w_bits.nunique()
+    if (4096, 4096) in n.index and n[(4096, 4096)] == n.max():
+        return (4096, 4096)
+    return tuple(int(v) for v in n.idxmax())
+
+
+def plot_kernels(bench: pd.DataFrame, machine: pd.DataFrame):
+    """fig04: (a) latency vs w_bits at the headline shape, batch 1, 1 thread, with the DRAM roofline;
+    (b) fraction of the measured DRAM roofline per kernel and shape at 2 bits; (c) 2 vs 1 thread."""
+    apply_style()
+    col = _colors()
+    m, k = _headline_shape(bench)
+    t1 = int(bench.threads.min())
+    sel = bench[(bench.m == m) & (bench.k == k) & (bench.batch == 1) & (bench.threads == t1)]
+    fig, axes = plt.subplots(1, 3, figsize=(DOUBLE_COLUMN_IN, 2.6), gridspec_kw={"width_ratios": [1.2, 1.2, 0.8]})
+    ax = axes[0]
+    for kn in PACKED:
+        d = sel[sel.kernel == kn].sort_values("w_bits")
+        if len(d):
+            ax.errorbar(d.w_bits, d.median_s * 1e3, yerr=[(d.median_s - d.q25_s) * 1e3, (d.q75_s - d.median_s) * 1e3],
+                        marker="o", ms=3, lw=1, color=col[kn], label=KERNEL_LABELS[kn], capsize=2)
+    for kn, ls in zip(BASE, ["--", ":", "-."]):
+        d = sel[sel.kernel == kn]
+        if len(d):
+            ax.axhline(float(d.median_s.iloc[0]) * 1e3, ls=ls, lw=1, color=col[kn], label=KERNEL_LABELS[kn])
+    d = sel[sel.kernel.isin(["act_lut_g8", "dequant", "act_lut_g4"])].drop_duplicates("w_bits").sort_values("w_bits")
+    if len(d):
+        ax.plot(d.w_bits, d.weight_bytes / (d.dram_read_gbps * 1e9) * 1e3, color="k", lw=1.2,
+                label="DRAM roofline (packed bytes / measured BW)")
+    ax.set_yscale("log")
+    ax.set_xlabel("weight bits w_bits")
+    ax.set_ylabel("latency per GEMV (ms)")
+    ax.set_title(f"(a) {m}x{k}, batch 1, {t1} thread")
+    fig.legend(*ax.get_legend_handles_labels(), fontsize=5, loc="lower center", ncol=4, frameon=False,
+               bbox_to_anchor=(0.5, -0.02))
+
+    ax = axes[1]
+    b1 = bench[(bench.batch == 1) & (bench.threads == t1) & ((bench.w_bits == 2) | bench.kernel.isin(BASE))]
+    shapes = sorted(b1.groupby(["m", "k"]).size().index.tolist())
+    kns = [kn for kn in PACKED + BASE if kn in set(b1.kernel)]
+    width = 0.8 / max(len(kns), 1)
+    for i, kn in enumerate(kns):
+        vals = []
+        for s in shapes:
+            d = b1[(b1.kernel == kn) & (b1.m == s[0]) & (b1.k == s[1])]
+            vals.append(float(d.roofline_fraction.iloc[0]) * 100 if len(d) else np.nan)
+        ax.bar(np.arange(len(shapes)) + (i - len(kns) / 2 + 0.5) * width, vals, width, color=col[kn],
+               label=KERNEL_LABELS[kn])
+    ax.set_xticks(np.arange(len(shapes)), [f"{a}x{b}" for a, b in shapes], rotation=20)
+    ax.set_ylabel("% of DRAM roofline (own bytes)")
+    ax.set_title("(b) batch 1: LUT/dequant at 2 bits")
+
+    ax = axes[2]
+    tmax = int(bench.threads.max())
+    d1 = sel.set_index(["kernel", "w_bits"]).median_s
+    d2 = bench[(bench.m == m) & (bench.k == k) & (bench.batch == 1) & (bench.threads == tmax)]
+    d2 = d2.set_index(["kernel", "w_bits"]).median_s
+    both = [i for i in d1.index if i in d2.index and (i[1] in (2, 32, 8))]
+    if tmax != t1 and both:
+        ratios = [d1[i] / d2[i] for i in both]
+        ax.barh(range(len(both)), ratios, color=[col[i[0]] for i in both])
+        ax.set_yticks(range(len(both)), [f"{i[0]} w{i[1]}" for i in both], fontsize=5)
+        ax.axvline(1, color="k", lw=0.8)
+        ax.set_xlabel(f"speedup {tmax} vs {t1} thread(s)")
+    ax.set_title(f"(c) {tmax} threads")
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    return fig
+
+
+def amortisation_fit(d: pd.DataFrame) -> tuple[float, float]:
+    """Least-squares ``t(B) = t0 + B t1`` through measured medians: t0 ~ per-call (table build + weight
+    stream), t1 ~ per-token work (lookups). Returns (t0_s, t1_s)."""
+    a = np.vstack([np.ones(len(d)), d.batch.to_numpy(float)]).T
+    t0, t1 = np.linalg.lstsq(a, d.median_s.to_numpy(float), rcond=None)[0]
+    return float(t0), float(t1)
+
+
+def crossover_batch(bench: pd.DataFrame, w_bits: int, a: str = "weight_lut", b: str = "act_lut_g8"):
+    """Smallest measured batch where kernel ``a``'s per-token time <= kernel ``b``'s, or None."""
+    sa = bench[(bench.kernel == a) & (bench.w_bits == w_bits)].set_index("batch").per_token_s
+    sb = bench[(bench.kernel == b) & (bench.w_bits == w_bits)].set_index("batch").per_token_s
+    for batch in sorted(set(sa.index) & set(sb.index)):
+        if sa[batch] <= sb[batch]:
+            return int(batch)
+    return None
+
+
+def batch_sweep(bench: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the batch sweep: the (shape, threads) with the most distinct batch sizes."""
+    counts = bench.groupby(["m", "k", "threads"]).batch.nunique()
+    m, k, t = counts.idxmax()
+    return bench[(bench.m == m) & (bench.k == k) & (bench.threads == t)]
+
+
+def plot_batching(bench: pd.DataFrame):
+    """fig05: per-token time vs batch (a) and the weight-LUT's amortisation of its per-call cost (b)."""
+    apply_style()
+    col = _colors()
+    d = batch_sweep(bench)
+    m, k, t = int(d.m.iloc[0]), int(d.k.iloc[0]), int(d.threads.iloc[0])
+    wbl = sorted(d[d.kernel == "weight_lut"].w_bits.unique()) or sorted(d[d.kernel.isin(PACKED)].w_bits.unique())
+    fig, axes = plt.subplots(1, 2, figsize=(DOUBLE_COLUMN_IN, 2.6))
+    ax = axes[0]
+    styles = ["-", "--", ":"]
+    for kn in ["weight_lut", "act_lut_g8", "act_lut_g4", "dequant", "numpy_fp32"]:
+        for wi, wb in enumerate(wbl):
+            dd = d[(d.kernel == kn) & ((d.w_bits == wb) | (kn == "numpy_fp32"))].sort_values("batch")
+            if not len(dd) or (kn == "numpy_fp32" and wi > 0):
+                continue
+            lab = KERNEL_LABELS[kn] + ("" if kn == "numpy_fp32" else f", w{wb}")
+            ax.plot(dd.batch, dd.per_token_s * 1e3, marker="o", ms=3, lw=1, ls=styles[wi % 3], color=col[kn], label=lab)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("batch (tokens per GEMV)")
+    ax.set_ylabel("time per token (ms)")
+    notes = []
+    for wb in wbl:
+        c = crossover_batch(d, wb)
+        notes.append(f"w{wb}: weight-LUT <= act-LUT g8 " + (f"from batch {c}" if c else "at no measured batch"))
+    ax.set_title(f"(a) {m}x{k}, {t} thread\n" + "; ".join(notes), fontsize=6)
+    ax.legend(fontsize=5)
+    ax = axes[1]
+    for wi, wb in enumerate(wbl):
+        dd = d[(d.kernel == "weight_lut") & (d.w_bits == wb)].sort_values("batch")
+        if len(dd) < 2:
+            continue
+        t0, t1 = amortisation_fit(dd)
+        bb = dd.batch.to_numpy(float)
+        ax.plot(bb, dd.per_token_s * 1e3, "o", ms=3, color=col["weight_lut"], label=f"measured, w{wb}" if wi == 0 else None,
+                mfc="none" if wi else None)
+        ax.plot(bb, (t0 / bb + t1) * 1e3, ls=styles[wi % 3], lw=1, color="k",
+                label=f"fit w{wb}: {t0 * 1e3:.1f} ms/call + {t1 * 1e3:.2f} ms/token")
+        ratio = float(dd.per_token_s.iloc[-1] / dd.per_token_s.iloc[0])
+        ax.annotate(f"w{wb}: per-token(B={int(bb[-1])}) / per-token(B=1) = {ratio:.2f}", (0.02, 0.04 + 0.08 * wi),
+                    xycoords="axes fraction", fontsize=6)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("batch")
+    ax.set_ylabel("weight-LUT time per token (ms)")
+    ax.set_title("(b) table construction amortised over the batch")
+    ax.legend(fontsize=5)
+    fig.tight_layout()
+    return fig
+
+
+def plot_lut_example(ex: dict):
+    """fig02: the weight-LUT dataflow on a tiny real example (tables, bit-planes, shifted lookups, sum)."""
+    apply_style()
+    q = np.array(ex["q"])
+    x = np.array(ex["x"])
+    tables = np.array(ex["tables"])
+    pats = np.array(ex["patterns"])
+    n_bw, a_bits = ex["n_bw"], ex["a_bits"]
+    m, k = q.shape
+    ng = k // n_bw
+    fig = plt.figure(figsize=(DOUBLE_COLUMN_IN, 3.3))
+    gs = fig.add_gridspec(1, 3, width_ratios=[1.0, 1.3, 1.9], wspace=0.35)
+
+    ax = fig.add_subplot(gs[0])
+    ax.set_title(f"(1) Q ({ex['w_bits']}-bit), x ({a_bits}-bit)")
+    ax.axis("off")
+    for r in range(m):
+        for c in range(k):
+            ax.text(c, -r, str(q[r, c]), ha="center", va="center", fontsize=8,
+                    bbox=dict(boxstyle="square", fc=f"C{c // n_bw}", alpha=0.25, ec="none"))
+    for c in range(k):
+        ax.text(c, -m - 0.6, str(x[c]), ha="center", va="center", fontsize=8, fontweight="bold")
+        for i in range(a_bits):
+            bit = (int(x[c]) >> i) & 1
+            ax.text(c, -m - 1.6 - i * 0.8, str(bit), ha="center", va="center", fontsize=7,
+                    color="k" if bit else "0.6")
+    for i in range(a_bits):
+        sign = "-" if i == a_bits - 1 else "+"
+        ax.text(-1.2, -m - 1.6 - i * 0.8, f"plane {i} ({sign}2^{i})", ha="right", va="center", fontsize=6)
+    ax.text(-1.2, -m - 0.6, "x", ha="right", va="center", fontsize=7)
+    ax.text(-1.2, -(m - 1) / 2, "Q", ha="right", va="center", fontsize=7)
+    ax.set_xlim(-4.5, k)
+    ax.set_ylim(-m - 1.6 - a_bits * 0.8, 1)
+
+    ax = fig.add_subplot(gs[1])
+    ax.set_title(f"(2) tables T[r,j][p], n_bw={n_bw}")
+    ax.axis("off")
+    npat = 1 << n_bw
+    for r in range(m):
+        for j in range(ng):
+            x0 = j * (1.6) + r * 0.0
+            y0 = -r * (npat + 1.5)
+            ax.text(x0 + 0.5, y0 + 0.9, f"r{r}, j{j}", ha="center", fontsize=6, color=f"C{j}")
+            for p in range(npat):
+                used = p in set(pats[j].tolist())
+                ax.text(x0, y0 - p, format(p, f"0{n_bw}b")[::-1], ha="right", va="center", fontsize=5,
+                        color="0.4", family="monospace")
+                ax.text(x0 + 0.5, y0 - p, str(tables[r, j, p]), ha="center", va="center", fontsize=7,
+                        bbox=dict(boxstyle="square", fc=f"C{j}", alpha=0.35 if used else 0.08, ec="none"))
+    ax.set_xlim(-1.2, ng * 1.6)
+    ax.set_ylim(-m * (npat + 1.5), 1.6)
+    ax.text(0, -m * (npat + 1.5) + 0.2, "pattern bits shown LSB first (channel order)", fontsize=5, color="0.4")
+
+    ax = fig.add_subplot(gs[2])
+    ax.set_title("(3) lookups, shift, accumulate")
+    ax.axis("off")
+    rows = []
+    for r in range(m):
+        for i in range(a_bits):
+            cs = [c for c in ex["contributions"] if c["row"] == r and c["plane"] == i]
+            looks = " + ".join(f"T{c['group']}[{c['pattern']}]={c['lookup']}" for c in cs)
+            w = cs[0]["weight"]
+            rows.append((f"r{r} i{i}", looks, f"x {w:+d}", sum(c["value"] for c in cs)))
+        rows.append((f"y[{r}]", "", "", ex["result"][r]))
+    for n, (a, b, c, d) in enumerate(rows):
+        bold = a.startswith("y[")
+        ax.text(0.0, -n, a, fontsize=6, va="center", fontweight="bold" if bold else None)
+        ax.text(0.13, -n, b, fontsize=6, va="center", family="monospace")
+        ax.text(0.78, -n, c, fontsize=6, va="center")
+        ax.text(0.98, -n, f"{d:+d}" if not bold else f"= {d}", fontsize=6, va="center", ha="right",
+                fontweight="bold" if bold else None)
+    ax.text(0.0, -len(rows) - 0.3, f"Q @ x = {ex['check']} (numpy int64): identical. "
+            f"Counters: {ex['counters']['lookups']} lookups, {ex['counters']['zero_skips']} zero skips, "
+            f"{ex['counters']['prt_hits']} PRT hits.", fontsize=5.5, va="center")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(-len(rows) - 1, 1)
+    return fig
+
+
+def plot_motivation(breakdown: pd.DataFrame, ceiling: pd.DataFrame, bench: pd.DataFrame, machine: pd.DataFrame):
+    """fig01: (a) decode-step time of the real model by component; (b) GEMV roofline from the kernel benchmark."""
+    apply_style()
+    col = _colors()
+    fig, axes = plt.subplots(1, 2, figsize=(DOUBLE_COLUMN_IN, 2.7), gridspec_kw={"width_ratios": [0.9, 1.4]})
+    ax = axes[0]
+    b = breakdown.set_index("component").seconds_per_token * 1e3
+    parts = [c for c in ["linear GEMVs (all)", "LM head GEMV", "attention, norms, rest"] if c in b.index]
+    bottom = 0.0
+    for i, c in enumerate(parts):
+        ax.bar(0, b[c], bottom=bottom, color=f"C{i}", label=f"{c}: {b[c]:.1f} ms ({100 * b[c] / b[parts].sum():.0f} %)")
+        bottom += b[c]
+    bw = float(machine["dram_read_gbps_1t"].iloc[0]) if "dram_read_gbps_1t" in machine else np.nan
+    wbytes = breakdown.set_index("component").weight_bytes_per_token
+    floor = wbytes["decode step (total)"] / (bw * 1e9) * 1e3
+    ax.axhline(floor, color="k", ls="--", lw=1, label=f"fp32 weight bytes / DRAM BW: {floor:.1f} ms")
+    ax.set_xticks([0], ["SmolLM2-135M\nfp32, 1 thread"])
+    ax.set_xlim(-0.8, 0.8)
+    ax.set_ylabel("time per decoded token (ms)")
+    ax.set_title("(a) one decode step on this CPU")
+    ax.legend(fontsize=5, loc="upper center", bbox_to_anchor=(0.5, -0.25))
+
+    ax = axes[1]
+    t1 = int(bench.threads.min())
+    d = bench[bench.threads == t1].copy()
+    d["ai"] = 2.0 * d.m * d.k * d.batch / d.weight_bytes  # flop per byte of weights
+    peak = float(ceiling.fp32_gemm_gflops_1t.iloc[0])
+    ai = np.logspace(np.log10(max(d.ai.min() / 2, 1e-2)), np.log10(d.ai.max() * 4), 100)
+    ax.plot(ai, np.minimum(ai * bw, peak), color="k", lw=1.2, label=f"roofline: {bw:.1f} GB/s, {peak:.0f} GFLOP/s (fp32 GEMM)")
+    for kn in PACKED + BASE:
+        dd = d[d.kernel == kn]
+        if len(dd):
+            ax.scatter(dd.ai, dd.gops, s=[6 + 3 * np.log2(bb) for bb in dd.batch], color=col[kn], label=KERNEL_LABELS[kn],
+                       alpha=0.8, edgecolors="none")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("arithmetic intensity (ops per weight byte)")
+    ax.set_ylabel("achieved GOP/s (2 M K batch / t)")
+    ax.set_title(f"(b) GEMV roofline ({t1} thread; marker size ~ batch)")
+    ax.legend(fontsize=5, loc="lower right")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,157 @@
+"""Figures of the sim stage (fig06, fig08-fig12). Each function takes the stage's CSV as a DataFrame and
+returns a matplotlib Figure; numbers come only from those tables."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from sail.plots.style import DOUBLE_COLUMN_IN, SINGLE_COLUMN_IN, apply_style
+
+PAPER_SPEEDUP = 10.7
+SYSTEM_LABELS = {
+    "sail": "SAIL",
+    "cpu": "CPU (N1 x64)",
+    "v100": "V100",
+    "pim_bitserial": "bit-serial in-LLC",
+    "pim_lut": "LUT-in-cache",
+    "pim_dram": "bank DRAM-PIM",
+}
+COMPONENT_LABELS = {
+    "table_build_s": "table build",
+    "lookup_s": "lookup",
+    "accumulate_s": "accumulate",
+    "convert_s": "type conversion",
+    "pim_compute_s": "PIM compute",
+    "cpu_gemv_s": "CPU GEMV",
+    "gpu_gemv_s": "GPU GEMV",
+    "dram_s": "DRAM (exposed)",
+    "noc_s": "NoC",
+    "attention_s": "attention (KV)",
+    "other_s": "norms etc.",
+}
+
+
+def plot_speedup(df: pd.DataFrame):
+    """fig06: SAIL / CPU tokens/s vs batch, one panel per context, one line per model x w_bits."""
+    apply_style()
+    s = df[df.system == "sail"]
+    contexts = sorted(s.context.unique())
+    fig, axes = plt.subplots(1, len(contexts), figsize=(DOUBLE_COLUMN_IN, 2.6), sharey=True, squeeze=False)
+    for ax, ctx in zip(axes[0], contexts):
+        d = s[s.context == ctx]
+        for (model, w), g in d.groupby(["model", "w_bits"], sort=True):
+            g = g.sort_values("batch")
+            ax.plot(g.batch, g.speedup_vs_cpu, marker="o", ms=2.5, lw=1, label=f"{model} w{w}")
+        ax.axhline(PAPER_SPEEDUP, color="k", ls="--", lw=0.8)
+        ax.text(1, PAPER_SPEEDUP, " paper: up to 10.7x", va="bottom", fontsize=6)
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("batch")
+        ax.set_title(f"context {ctx}")
+    axes[0][0].set_ylabel("speedup over CPU (x)")
+    axes[0][-1].legend(fontsize=5, ncol=2, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return fig
+
+
+def plot_pim_compare(df: pd.DataFrame, model: str, w_bits: int, context: int):
+    """fig08: tokens/s vs batch for every system at one workload."""
+    apply_style()
+    d = df[(df.model == model) & (df.w_bits == w_bits) & (df.context == context)]
+    fig, ax = plt.subplots(figsize=(SINGLE_COLUMN_IN, 2.6))
+    for hw, g in d.groupby("hw", sort=True):
+        g = g.sort_values("batch")
+        label = f"{SYSTEM_LABELS.get(g.system.iloc[0], hw)} ({hw})"
+        ax.plot(g.batch, g.tokens_per_s, marker="o", ms=2.5, lw=1, label=label)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("batch")
+    ax.set_ylabel("tokens/s")
+    ax.set_title(f"{model}, w{w_bits}a8, context {context}")
+    ax.legend(fontsize=5)
+    return fig
+
+
+def plot_ablation(df: pd.DataFrame):
+    """fig09: tokens/s vs batch per variant (batching = the x axis)."""
+    apply_style()
+    fig, ax = plt.subplots(figsize=(SINGLE_COLUMN_IN, 2.4))
+    for variant, g in df.groupby("variant", sort=False):
+        g = g.sort_values("batch")
+        ax.plot(g.batch, g.tokens_per_s, marker="o", ms=2.5, lw=1, label=variant)
+    r = df.iloc[0]
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("batch (1 = no batching)")
+    ax.set_ylabel("tokens/s")
+    ax.set_title(f"{r.model}, w{r.w_bits}a{r.a_bits}, context {r.context}")
+    ax.legend(fontsize=5)
+    return fig
+
+
+def plot_breakdown(df: pd.DataFrame, model: str, w_bits: int, context: int, hws=("graviton2", "sail")):
+    """fig10: stacked per-token latency (step / batch) by component, per system and batch."""
+    apply_style()
+    d = df[(df.model == model) & (df.w_bits == w_bits) & (df.context == context) & df.hw.isin(hws)]
+    comps = [c for c in COMPONENT_LABELS if c in d.columns and d[c].sum() > 0]
+    d = d.sort_values(["hw", "batch"])
+    labels = [f"{h}\nB={b}" for h, b in zip(d.hw, d.batch)]
+    fig, ax = plt.subplots(figsize=(DOUBLE_COLUMN_IN, 2.6))
+    bottom = np.zeros(len(d))
+    for c in comps:
+        v = (d[c] / d.batch).to_numpy() * 1e3
+        ax.bar(range(len(d)), v, bottom=bottom, label=COMPONENT_LABELS[c], width=0.8)
+        bottom += v
+    ax.set_xticks(range(len(d)), labels, fontsize=5)
+    ax.set_ylabel("ms per token (step / batch)")
+    ax.set_yscale("log")
+    ax.set_title(f"{model}, w{w_bits}a8, context {context}")
+    ax.legend(fontsize=5, ncol=2, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return fig
+
+
+def plot_sensitivity(sens: pd.DataFrame, params: list[str]):
+    """fig11: distribution of the speedup over the grid per value of each parameter, 10.7x marked."""
+    apply_style()
+    ncols = min(len(params), 5)
+    nrows = -(-len(params) // ncols)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(DOUBLE_COLUMN_IN, 2.1 * nrows), sharey=True, squeeze=False
+    )
+    for ax in axes.flat[len(params) :]:
+        ax.set_visible(False)
+    for ax, p in zip(axes.flat, params):
+        vals = sorted(sens[p].unique(), key=lambda v: (isinstance(v, str), v))
+        data = [sens[sens[p] == v].speedup_vs_cpu.to_numpy() for v in vals]
+        ax.boxplot(data, whis=(0, 100), widths=0.6, medianprops={"color": "C1"})
+        ax.set_xticks(
+            range(1, len(vals) + 1),
+            [str(v).replace("_", "\n") for v in vals],
+            fontsize=5,
+            rotation=0 if isinstance(vals[0], str) else 90,
+        )
+        ax.axhline(PAPER_SPEEDUP, color="k", ls="--", lw=0.8)
+        ax.set_title(p, fontsize=6)
+        ax.set_yscale("log")
+    for row in axes:
+        row[0].set_ylabel("SAIL / CPU (x)")
+    r = sens.iloc[0]
+    fig.suptitle(
+        f"{r.model}, w{r.w_bits}a{r.a_bits}; each box spans all other grid values (incl. batch and "
+        f"context); dashed: paper 10.7x",
+        fontsize=7,
+    )
+    fig.tight_layout()
+    return fig
+
+
+def plot_type_conversion(df: pd.DataFrame):
+    """fig12: ns per converted element for the whole chip (log), per engine."""
+    apply_style()
+    fig, ax = plt.subplots(figsize=(SINGLE_COLUMN_IN, 2.2))
+    ax.barh(df.engine, df.ns_per_element_chip, color=["C0"] * (len(df) - 1) + ["C3"])
+    ax.set_xscale("log")
+    ax.set_xlabel("ns per element (whole chip, all arrays or all cores)")
+    for i, (v, c) in enumerate(zip(df.ns_per_element_chip, df.cycles_per_element_one_unit)):
+        ax.text(v, i, f" {c:.3g} cyc/elem per unit", va="center", fontsize=5)
+    return fig

@@ -1,0 +1,258 @@
+"""Public entry points: :func:`simulate` (one design point, a typed result) and :func:`sweep` (many)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from sail.sim.engine import BREAKDOWN_KEYS, evaluate
+from sail.sim.hw import HwConfig, load_hw  # noqa: F401  (re-exported)
+from sail.sim.models import LAYER_TYPES, get_model
+
+# The default SAIL point of the profiling stage's PRT table (contract with sail.profile).
+PRT_DEFAULT = {"encoding": "twos_complement", "policy": "lru", "prt_entries": 32, "zero_skip": False}
+PRT_COLUMNS = [
+    "layer_type",
+    "n_bw",
+    "a_bits",
+    "batch",
+    "encoding",
+    "policy",
+    "prt_entries",
+    "zero_skip",
+    "lookups",
+    "zero_skips",
+    "prt_hits",
+    "sram_reads",
+    "avoided_fraction",
+]
+
+
+@dataclass(frozen=True)
+class SimResult:
+    """One decode design point with its breakdown (components sum to ``step_s``)."""
+
+    system: str
+    hw: str
+    model: str
+    w_bits: int
+    a_bits: int
+    batch: int
+    context: int
+    tokens_per_s: float
+    memory_bound_tokens_per_s: float
+    compute_bound_tokens_per_s: float
+    step_s: float
+    breakdown_s: dict = field(default_factory=dict)
+    weight_bytes: float = 0.0
+    kv_bytes: float = 0.0
+    dram_bytes: float = 0.0  # bytes over the memory interface per step (weights + KV cache)
+    layer_dram_bytes: dict = field(default_factory=dict)  # per layer type, summed over blocks
+    prt_avoided_fraction: float = 0.0
+    csram_max_passes: float = 0.0
+    overrides: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_row(self) -> dict:
+        """Flat row for decode.csv: breakdown components as ``*_s`` columns."""
+        d = self.to_dict()
+        d.pop("breakdown_s"), d.pop("layer_dram_bytes"), d.pop("overrides")
+        return d | dict(self.breakdown_s)
+
+
+def _check_prt_table(df: pd.DataFrame) -> None:
+    missing = [c for c in PRT_COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f"PRT table is missing columns {missing}")
+
+
+def prt_fractions(
+    prt: pd.DataFrame | None,
+    layer_types,
+    n_bw: int,
+    a_bits: int,
+    batch,
+    prt_entries: int = 32,
+    policy: str = "lru",
+    encoding: str = "twos_complement",
+    zero_skip: bool = False,
+):
+    """(zero_frac, hit_frac) arrays of shape (L, N) from the profiling stage's ``prt_hits.csv``.
+
+    Rows are the requested PRT point; each batch takes the profiled batch nearest in log2 (the
+    profile covers a few batches, the sweep many). Layer types the profile does not have (``lm_head``)
+    take the lookup-weighted aggregate of all profiled types. Without a table, no reuse (zeros).
+    SHORTCUT(prt-transfer): hit rates measured on SmolLM2 activations are applied to every model.
+    """
+    batch = np.atleast_1d(np.asarray(batch, dtype=float))
+    shape = (len(layer_types), batch.size)
+    if prt is None:
+        return np.zeros(shape), np.zeros(shape)
+    _check_prt_table(prt)
+    sel = prt[
+        (prt.n_bw == n_bw)
+        & (prt.a_bits == a_bits)
+        & (prt.prt_entries == prt_entries)
+        & (prt.policy == policy)
+        & (prt.encoding == encoding)
+        & (prt.zero_skip.astype(str).str.lower() == str(bool(zero_skip)).lower())
+    ]
+    if sel.empty:
+        raise ValueError(
+            f"PRT table has no rows for n_bw={n_bw}, a_bits={a_bits}, prt_entries={prt_entries}, "
+            f"policy={policy}, encoding={encoding}, zero_skip={zero_skip}"
+        )
+    have = np.array(sorted(sel.batch.unique()), dtype=float)
+    nearest = have[np.abs(np.log2(have)[:, None] - np.log2(batch)[None, :]).argmin(axis=0)]
+    agg = sel.groupby("batch")[["lookups", "zero_skips", "prt_hits"]].sum()
+    by = sel.groupby(["layer_type", "batch"])[["lookups", "zero_skips", "prt_hits"]].sum()
+    uniq, inverse = np.unique(nearest, return_inverse=True)
+    zu, hu = np.zeros((len(layer_types), uniq.size)), np.zeros((len(layer_types), uniq.size))
+    for i, t in enumerate(layer_types):
+        for j, b in enumerate(uniq):
+            row = by.loc[(t, b)] if (t, b) in by.index else agg.loc[b]
+            zu[i, j] = row.zero_skips / row.lookups
+            hu[i, j] = row.prt_hits / row.lookups
+    return zu[:, inverse], hu[:, inverse]
+
+
+def simulate(
+    hw: HwConfig,
+    model: str,
+    w_bits: int,
+    a_bits: int,
+    batch: int,
+    context: int,
+    overrides: dict | None = None,
+    group_size: int = 128,
+    prt: pd.DataFrame | None = None,
+) -> SimResult:
+    """Simulate one decode step of ``model`` on ``hw`` (SPEC section 6). See :mod:`sail.sim.engine`.
+
+    ``overrides`` maps hardware keys (``"csram.arrays_per_slice"``, ``"op_profile"``) to values;
+    ``prt`` is the profiling stage's PRT table (SAIL only; None = no pattern reuse).
+    """
+    for name, v in (("w_bits", w_bits), ("a_bits", a_bits), ("batch", batch), ("group_size", group_size)):
+        if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    if not isinstance(context, (int, np.integer)) or context < 0:
+        raise ValueError(f"context must be a non-negative integer, got {context!r}")
+    spec = get_model(model)
+    hw2 = hw.with_overrides(overrides)
+    prt_arr = None
+    if hw2.system == "sail" and prt is not None:
+        types = [t for t, *_ in spec.gemv_layers()]
+        prt_arr = prt_fractions(
+            prt,
+            types,
+            int(hw2.value("csram.n_bw")),
+            a_bits,
+            batch,
+            prt_entries=int(hw2.value("dfm.prt_entries")) if "dfm.prt_entries" in hw2.params else 32,
+        )
+    r = evaluate(hw2, spec, w_bits, a_bits, batch, context, group_size=group_size, prt=prt_arr)
+    f = {
+        k: float(np.asarray(v).reshape(-1)[0])
+        for k, v in r.items()
+        if k not in ("layer_types", "layers_dram_bytes")
+    }
+    layer_bytes = {
+        t: float(np.asarray(b).reshape(-1)[0]) for t, b in zip(r["layer_types"], r["layers_dram_bytes"])
+    }
+    return SimResult(
+        system=SYSTEM_NAMES.get(hw2.system, hw2.system),
+        hw=hw2.name,
+        model=model,
+        w_bits=w_bits,
+        a_bits=a_bits,
+        batch=batch,
+        context=context,
+        tokens_per_s=f["tokens_per_s"],
+        memory_bound_tokens_per_s=f["memory_bound_tokens_per_s"],
+        compute_bound_tokens_per_s=f["compute_bound_tokens_per_s"],
+        step_s=f["step_s"],
+        breakdown_s={k: f[k] for k in BREAKDOWN_KEYS},
+        weight_bytes=f["weight_bytes"],
+        kv_bytes=f["kv_bytes"],
+        dram_bytes=f["dram_bytes"],
+        layer_dram_bytes=layer_bytes,
+        prt_avoided_fraction=f.get("prt_avoided_fraction", 0.0),
+        csram_max_passes=f.get("csram_max_passes", 0.0),
+        overrides=dict(overrides or {}),
+    )
+
+
+WORKLOAD = ("w_bits", "a_bits", "batch", "context")
+# Names in results (decode.csv contract with the cost stage): the GPU roofline is reported as "v100".
+SYSTEM_NAMES = {"gpu": "v100"}
+
+
+def sweep(
+    hw: HwConfig, points: pd.DataFrame, group_size: int = 128, prt: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Evaluate every row of ``points`` (vectorised per model and per categorical option).
+
+    Columns of ``points``: ``model``, ``w_bits``, ``a_bits``, ``batch``, ``context`` and any numeric
+    hardware key (``csram.clock_ghz``) or option (``op_profile``); missing hardware keys take ``hw``'s
+    value. Returns ``points`` with ``tokens_per_s``, the bounds, ``step_s`` and the breakdown columns.
+    """
+    for c in ("model",) + WORKLOAD:
+        if c not in points.columns:
+            raise ValueError(f"sweep points need a {c!r} column")
+    points = points.reset_index(drop=True)
+    opt_cols = [c for c in points.columns if c in hw.options]
+    par_cols = [c for c in points.columns if c in hw.params]
+    unknown = set(points.columns) - set(opt_cols) - set(par_cols) - {"model", *WORKLOAD}
+    if unknown:
+        raise ValueError(f"unknown sweep columns {sorted(unknown)} for {hw.name}")
+    outs = []
+    for keys, grp in points.groupby(["model", *opt_cols, "a_bits"], sort=True):
+        keys = keys if isinstance(keys, tuple) else (keys,)
+        model, opts, a_bits = keys[0], dict(zip(opt_cols, keys[1:-1])), int(keys[-1])
+        hw2 = hw.with_overrides(opts)
+        spec = get_model(model)
+        params = {c: grp[c].to_numpy(dtype=float) for c in par_cols}
+        prt_arr = None
+        if hw2.system == "sail" and prt is not None:
+            n_bw = (
+                grp["csram.n_bw"].to_numpy()
+                if "csram.n_bw" in grp
+                else np.full(len(grp), hw2.value("csram.n_bw"))
+            )
+            if len(set(n_bw.tolist())) != 1:
+                raise ValueError("sweeping csram.n_bw together with a PRT table is not supported")
+            types = [t for t, *_ in spec.gemv_layers()]
+            prt_arr = prt_fractions(
+                prt,
+                types,
+                int(n_bw[0]),
+                a_bits,
+                grp["batch"].to_numpy(),
+                prt_entries=int(hw2.value("dfm.prt_entries")),
+            )
+        r = evaluate(
+            hw2,
+            spec,
+            grp["w_bits"].to_numpy(dtype=float),
+            a_bits,
+            grp["batch"].to_numpy(dtype=float),
+            grp["context"].to_numpy(dtype=float),
+            group_size=group_size,
+            params=params,
+            prt=prt_arr,
+        )
+        cols = {
+            k: np.broadcast_to(v, (len(grp),))
+            for k, v in r.items()
+            if k not in ("layer_types", "layers_dram_bytes")
+        }
+        outs.append(pd.DataFrame(cols, index=grp.index))
+    res = pd.concat(outs).sort_index()
+    out = points.join(res)
+    out.insert(0, "system", SYSTEM_NAMES.get(hw.system, hw.system))
+    out.insert(1, "hw", hw.name)
+    return out

@@ -1,0 +1,109 @@
+"""sail.reference: per-column tolerances, per-file verdicts and the exit status reviewers rely on."""
+
+import pandas as pd
+import pytest
+
+from sail.io import write_table
+from sail.reference import DEFAULT_TOLERANCES, compare_dirs, compare_frames, main, snapshot, tolerance_for
+
+
+def _run(tmp_path, name="run"):
+    run = tmp_path / name / "results" / "quick"
+    write_table(pd.DataFrame({"system": ["cpu", "sail"], "batch": [1, 4], "tokens_per_s": [10.0, 95.5]}),
+                run / "sim" / "decode.csv")
+    write_table(pd.DataFrame({"shape": ["4096x4096"], "latency_s": [0.0123], "ppl": [12.3456]}),
+                run / "kernels" / "bench.csv")
+    write_table(pd.DataFrame({"claim_id": ["tpd_cpu"], "our_value": ["8.8x"]}), run / "figures" / "tab04_claims.csv")
+    return run
+
+
+@pytest.fixture
+def run_and_ref(tmp_path):
+    run = _run(tmp_path)
+    ref = tmp_path / "reference"
+    snapshot(run, ref)
+    return run, ref
+
+
+def test_snapshot_then_compare_is_clean(run_and_ref, capsys):
+    run, ref = run_and_ref
+    assert sorted(p.relative_to(ref).as_posix() for p in ref.rglob("*.csv")) == [
+        "figures/tab04_claims.csv", "kernels/bench.csv", "sim/decode.csv"]
+    assert main(["compare", str(run), str(ref)]) == 0
+    assert "REPRODUCED: 3 ok" in capsys.readouterr().out
+
+
+def _edit(path, **changes):
+    df = pd.read_csv(path)
+    for col, (row, value) in changes.items():
+        df[col] = df[col].astype(object) if isinstance(value, str) else df[col]
+        df.loc[row, col] = value
+    write_table(df, path)
+
+
+@pytest.mark.parametrize("rel, changes, ok", [
+    ("sim/decode.csv", {"tokens_per_s": (1, 95.5 * (1 + 2e-6))}, True),   # format noise: allowed
+    ("sim/decode.csv", {"tokens_per_s": (1, 95.5 * 1.001)}, False),       # modelled numbers are tight
+    ("sim/decode.csv", {"batch": (0, 2)}, False),                         # integers are exact
+    ("sim/decode.csv", {"system": (0, "gpu")}, False),                    # categories are exact
+    ("kernels/bench.csv", {"latency_s": (0, 0.0123 * 1.3)}, True),        # measured timing: loose
+    ("kernels/bench.csv", {"latency_s": (0, 0.0123 * 2.0)}, False),
+    ("kernels/bench.csv", {"ppl": (0, 12.3456 * 1.0005)}, True),
+    ("kernels/bench.csv", {"ppl": (0, 12.3456 * 1.01)}, False),
+    ("figures/tab04_claims.csv", {"our_value": (0, "8.9x")}, False),
+])
+def test_tolerances_per_column(run_and_ref, rel, changes, ok):
+    run, ref = run_and_ref
+    target = run / rel
+    _edit(target, **changes)
+    verdicts = {v.rel_path: v for v in compare_dirs(run, ref)}
+    assert (verdicts[rel].status == "ok") == ok, verdicts[rel].problems
+    assert main(["compare", str(run), str(ref)]) == (0 if ok else 1)
+
+
+def test_missing_and_unchecked_files(run_and_ref, capsys):
+    run, ref = run_and_ref
+    (run / "sim" / "decode.csv").unlink()
+    write_table(pd.DataFrame({"a": [1]}), run / "cost" / "new.csv")
+    verdicts = {v.rel_path: v.status for v in compare_dirs(run, ref)}
+    assert verdicts["sim/decode.csv"] == "missing"
+    assert verdicts["cost/new.csv"] == "unchecked"
+    assert main(["compare", str(run), str(ref)]) == 1
+    assert "NOT REPRODUCED" in capsys.readouterr().out
+
+
+def test_shape_changes_are_mismatches():
+    ref = pd.DataFrame({"a": [1.0, 2.0]})
+    assert compare_frames(ref, ref.rename(columns={"a": "b"}), "x.csv", DEFAULT_TOLERANCES)
+    assert compare_frames(ref, ref.iloc[:1], "x.csv", DEFAULT_TOLERANCES)
+    assert not compare_frames(ref.assign(a=[float("nan"), 1.0]), ref.assign(a=[float("nan"), 1.0]), "x.csv",
+                              DEFAULT_TOLERANCES)
+
+
+def test_tolerance_rules_first_match_wins():
+    assert tolerance_for("sim/decode.csv", "gemv_s", DEFAULT_TOLERANCES).rel == 1e-5  # modelled, not measured
+    assert tolerance_for("kernels/bench.csv", "gemv_s", DEFAULT_TOLERANCES).rel == 0.5
+
+
+def test_tolerances_yaml_overrides_defaults(run_and_ref):
+    run, ref = run_and_ref
+    (ref / "tolerances.yaml").write_text("- {file: '*', column: '*', rel: 0.5}\n")
+    _edit(run / "sim" / "decode.csv", tokens_per_s=(1, 95.5 * 1.2))
+    assert main(["compare", str(run), str(ref)]) == 0
+
+
+def test_full_run_reads_figures_from_the_top_level(tmp_path, monkeypatch):
+    root = tmp_path / "clone"
+    write_table(pd.DataFrame({"a": [1]}), root / "results" / "full" / "sim" / "x.csv")
+    write_table(pd.DataFrame({"b": [2]}), root / "figures" / "tab01_hardware.csv")
+    monkeypatch.chdir(root)
+    snapshot("results/full", "ref")
+    assert (root / "ref" / "figures" / "tab01_hardware.csv").exists()
+    assert main(["compare", "results/full", "ref"]) == 0
+
+
+def test_empty_reference_is_an_error_not_a_pass(tmp_path, capsys):
+    run = _run(tmp_path)
+    (tmp_path / "empty").mkdir()
+    assert main(["compare", str(run), str(tmp_path / "empty")]) == 2
+    assert "holds no CSV" in capsys.readouterr().err

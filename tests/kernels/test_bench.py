@@ -1,0 +1,59 @@
+"""The benchmark harness on a tiny configuration (correct columns and derived quantities; no timing asserted)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sail.kernels.bench import BENCH_COLUMNS, BenchConfig, check_config, n_copies_for, run_benchmark
+from sail.plots.kernels import amortisation_fit, crossover_batch
+
+
+def _cfg(**kw):
+    base = dict(shapes=[[64, 128]], batch_shapes=[[32, 128]], w_bits=[1, 3], batch_w_bits=[2], batches=[1, 3],
+                threads=[1], reps=2, group_size=64, a_bits=8, n_bw=4,
+                kernels=["numpy_fp32", "dequant", "act_lut_g4", "act_lut_g8", "weight_lut"],
+                weight_lut_w_bits=[2, 3], rotate_factor=0.001, bandwidth_bytes=2 << 20, seed=0)
+    return BenchConfig(**(base | kw))
+
+
+def test_tiny_benchmark_rows_and_derived_columns():
+    df, machine = run_benchmark(_cfg(), progress=False)
+    assert list(df.columns) == BENCH_COLUMNS
+    assert machine["dram_read_gbps_1t"] > 0 and machine["l3_bytes"] > 0
+    # every kernel at every bit width of its group, batch-1 shape and the batch sweep
+    assert set(df[df.m == 64].kernel) == {"numpy_fp32", "dequant", "act_lut_g4", "act_lut_g8", "weight_lut"}
+    assert sorted(df[(df.m == 32) & (df.kernel == "weight_lut")].batch) == [1, 3]
+    assert (df.reps == 2).all()
+    np.testing.assert_allclose(df.roofline_fraction, df.weight_bytes / (df.dram_read_gbps * 1e9) / df.median_s)
+    np.testing.assert_allclose(df.per_token_s, df.median_s / df.batch)
+    assert (df.q25_s <= df.median_s).all() and (df.median_s <= df.q75_s).all()
+    assert (df[df.kernel == "weight_lut"].rel_err == 0).all()  # integer kernel: bit-exact
+    assert (df[df.kernel != "weight_lut"].rel_err < 1e-5).all()
+    packed = df[df.kernel == "dequant"].set_index("w_bits").weight_bytes
+    assert packed[1] == 64 * 128 // 8 + 2 * 64 * 2 * 4  # codes + fp32 scales and zeros
+
+
+def test_rotation_covers_the_requested_multiple_of_l3():
+    for nbytes in (1, 1000, 33 << 20, 100 << 20):
+        n = n_copies_for(nbytes, 32 << 20, 3.0)
+        assert n * nbytes >= 3 * (32 << 20) and (n - 1) * nbytes < 3 * (32 << 20) or n == 1
+
+
+def test_bad_config_rejected():
+    with pytest.raises(ValueError, match="nope"):
+        check_config(_cfg(kernels=["nope"]))
+    with pytest.raises(ValueError, match="group_size=64"):
+        check_config(_cfg(shapes=[[64, 96]]))
+
+
+def test_amortisation_fit_and_crossover_on_synthetic_rows():
+    b = np.array([1, 2, 4, 8])
+    wl = pd.DataFrame({"kernel": "weight_lut", "w_bits": 2, "batch": b, "median_s": 0.1 + 0.01 * b})
+    wl["per_token_s"] = wl.median_s / wl.batch
+    al = pd.DataFrame({"kernel": "act_lut_g8", "w_bits": 2, "batch": b, "median_s": 0.03 * b})
+    al["per_token_s"] = al.median_s / al.batch
+    t0, t1 = amortisation_fit(wl)
+    assert t0 == pytest.approx(0.1) and t1 == pytest.approx(0.01)
+    # weight-LUT per token: 0.11, 0.06, 0.035, 0.0225 vs 0.03 -> first at batch 8
+    assert crossover_batch(pd.concat([wl, al]), 2) == 8
+    assert crossover_batch(pd.concat([wl, al.assign(median_s=al.median_s / 10, per_token_s=al.per_token_s / 10)]), 2) is None

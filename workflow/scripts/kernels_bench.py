@@ -1,0 +1,16 @@
+"""Kernel benchmark: writes bench.csv (one row per kernel x shape x bits x batch x threads) and machine.csv."""
+
+import pandas as pd
+
+from sail.io import log_to, write_table
+
+with log_to(snakemake.log[0]) as log:
+    # Threads are pinned per measurement group inside run_benchmark (1 thread is the headline),
+    # so set_threads is not called here; the rule reserves all cores so nothing else runs beside it.
+    from sail.kernels.bench import BenchConfig, run_benchmark
+
+    cfg = BenchConfig(seed=snakemake.params.seed, **snakemake.params.bench)
+    log.info("benchmark config: %s", cfg)
+    df, machine = run_benchmark(cfg)
+    write_table(df, snakemake.output.bench)
+    write_table(pd.DataFrame([machine]), snakemake.output.machine)
