@@ -20,12 +20,19 @@ def test_round_trip_is_exact(tmp_path):
             assert getattr(back[n], f).dtype == getattr(ql, f).dtype
 
 
-def test_corrupted_codes_are_rejected(tmp_path):
+def test_codes_are_stored_bit_packed(tmp_path):
+    ql = quantize_rtn(np.random.default_rng(1).standard_normal((4, 64)).astype(np.float32), 3, 32)
+    save_quantized(tmp_path / "m.npz", {"a": ql})
+    with np.load(tmp_path / "m.npz") as z:
+        assert z["a/planes"].shape == (3, 4, 8) and z["a/planes"].dtype == np.uint8  # 3 bits x 64 / 8
+
+
+def test_wrong_format_version_is_rejected(tmp_path):
     ql = quantize_rtn(np.random.default_rng(1).standard_normal((2, 32)).astype(np.float32), 2, 32)
     save_quantized(tmp_path / "m.npz", {"a": ql})
     with np.load(tmp_path / "m.npz") as z:
         arrays = dict(z)
-    arrays["a/q"] = arrays["a/q"] + 4  # codes beyond 2 bits
+    arrays["__meta__"] = np.array(str(arrays["__meta__"]).replace('"format_version": 1', '"format_version": 99'))
     np.savez(tmp_path / "bad.npz", **arrays)
-    with pytest.raises(ValueError, match="out of range"):
+    with pytest.raises(ValueError, match="99"):
         load_quantized(tmp_path / "bad.npz")

@@ -1,9 +1,10 @@
 """Save and load a whole quantised model: ``{layer name: QuantLinear}`` in one ``.npz`` file.
 
-The fields are stored as they are in :class:`~sail.quant.core.QuantLinear` (uint8 codes, float32
-scale and zero-point per group), one array per field and layer, plus a JSON metadata string. This is
-the exchange format between the quantisation rule and the perplexity / mixed-precision rules; the
-bit-packed format of :mod:`sail.quant.packing` is what the kernels read.
+Each layer is stored in the bit-plane format of :mod:`sail.quant.packing` (``w_bits`` bits per
+weight, float32 scale and zero-point per group; the same layout the kernels read), one array per
+field and layer, plus a JSON metadata string. This is the exchange format between the quantisation
+rule and the perplexity / mixed-precision rules. Loading unpacks back to :class:`QuantLinear`
+bit for bit (tested).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import numpy as np
 
 from sail.io import atomic_path
 from sail.quant.core import QuantLinear
+from sail.quant.packing import FORMAT_VERSION, PackedLinear, pack_linear, unpack_linear
 
-_FIELDS = ("q", "scale", "zero")
+_FIELDS = ("planes", "scale", "zero")
 _META = "__meta__"
 
 
@@ -25,13 +27,14 @@ def save_quantized(path: str | os.PathLike, layers: dict[str, QuantLinear], meta
     arrays = {}
     shapes = {}
     for name in sorted(layers):
-        ql = layers[name]
         if "/" in name:
             raise ValueError(f"layer name {name!r} must not contain '/'")
+        packed = pack_linear(layers[name])
         for f in _FIELDS:
-            arrays[f"{name}/{f}"] = getattr(ql, f)
-        shapes[name] = {"w_bits": ql.w_bits, "group_size": ql.group_size}
-    arrays[_META] = np.array(json.dumps({"layers": shapes, "meta": meta or {}}, sort_keys=True))
+            arrays[f"{name}/{f}"] = getattr(packed, f)
+        shapes[name] = {"w_bits": packed.w_bits, "group_size": packed.group_size, "k": packed.k}
+    arrays[_META] = np.array(json.dumps({"format_version": FORMAT_VERSION, "layers": shapes, "meta": meta or {}},
+                                        sort_keys=True))
     with atomic_path(path) as tmp:
         np.savez(tmp, **arrays)
 
@@ -40,7 +43,11 @@ def load_quantized(path: str | os.PathLike) -> tuple[dict[str, QuantLinear], dic
     """Inverse of :func:`save_quantized`: ``({name: QuantLinear}, meta)``; the record re-validates itself."""
     with np.load(path, allow_pickle=False) as z:
         info = json.loads(str(z[_META]))
-        layers = {name: QuantLinear(q=z[f"{name}/q"], scale=z[f"{name}/scale"], zero=z[f"{name}/zero"],
-                                    w_bits=int(v["w_bits"]), group_size=int(v["group_size"]))
+        if info.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"{path}: packed format version {info.get('format_version')!r}, "
+                             f"this code reads {FORMAT_VERSION}")
+        layers = {name: unpack_linear(PackedLinear(planes=z[f"{name}/planes"], scale=z[f"{name}/scale"],
+                                                   zero=z[f"{name}/zero"], w_bits=int(v["w_bits"]),
+                                                   group_size=int(v["group_size"]), k=int(v["k"])))
                   for name, v in sorted(info["layers"].items())}
     return layers, info["meta"]
