@@ -121,6 +121,12 @@ def test_calibration_predicts_every_dequant_row(load, bench_table):
     assert perfect["mae_pct"] == 0 and perfect["r2_log"] == pytest.approx(1.0)
 
 
+def test_calibration_leaves_out_unmodelled_weight_widths(load, bench_table):
+    one_bit = bench_table[bench_table.kernel == "dequant_gemv"].head(1).assign(w_bits=1)
+    t = cpu_predicted_vs_measured(load("x86_host"), pd.concat([bench_table, one_bit]))
+    assert len(t) == (bench_table.kernel == "dequant_gemv").sum() and (t.w_bits != 1).all()
+
+
 def test_calibration_rejects_missing_columns(load, bench_table):
     with pytest.raises(ValueError, match="median_s"):
         cpu_predicted_vs_measured(load("x86_host"), bench_table.drop(columns=["median_s"]))

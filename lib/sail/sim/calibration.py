@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sail.sim.engine import _gemv_cpu
+from sail.sim.engine import CPU_MODELLED_W_BITS, _gemv_cpu
 from sail.sim.hw import HwConfig
 
 BENCH_COLUMNS = [
@@ -35,7 +35,8 @@ def cpu_predicted_vs_measured(
 
     The DRAM bandwidth is the best ``dram_read_gbps`` any kernel reached in the same table (the machine's
     demonstrated streaming bandwidth), ``cpu.cores`` is the row's thread count. Returns the rows with
-    ``predicted_s``, ``measured_s`` and ``error_pct`` (predicted/measured - 1).
+    ``predicted_s``, ``measured_s`` and ``error_pct`` (predicted/measured - 1). Rows at weight widths
+    the CPU model has no unpack cost for (e.g. 1 bit) are left out, not extrapolated.
     """
     missing = [c for c in BENCH_COLUMNS if c not in bench.columns]
     if missing:
@@ -43,7 +44,7 @@ def cpu_predicted_vs_measured(
     if hw.system != "cpu":
         raise ValueError(f"calibration needs a cpu description, got {hw.system!r}")
     rows = (
-        bench[bench.kernel.str.contains(kernel_match)]
+        bench[bench.kernel.str.contains(kernel_match) & bench.w_bits.isin(CPU_MODELLED_W_BITS)]
         .sort_values(["kernel", "m", "k", "w_bits", "batch", "threads"])
         .reset_index(drop=True)
     )

@@ -205,9 +205,12 @@ def _cpu_convert_s(p, elements):
     return elements * p["cpu.convert_cycles_per_element"] / (p["cpu.cores"] * p["cpu.clock_ghz"] * 1e9)
 
 
+CPU_MODELLED_W_BITS = (2, 3, 4, 8)  # weight widths with a CPU unpack-cost parameter in config/hw
+
+
 def _unpack_cycles(p, w_bits):
     w = np.asarray(w_bits)
-    known = np.isin(w, (2, 3, 4, 8))
+    known = np.isin(w, CPU_MODELLED_W_BITS)
     if not np.all(known):
         bad = sorted(set(np.atleast_1d(w)[~np.atleast_1d(known)].tolist()))
         raise NotModelled(f"CPU dequant cost is modelled for w_bits in 2, 3, 4, 8 only, got {bad}")
