@@ -173,13 +173,15 @@ def write_report_table(df: pd.DataFrame, paths: dict[str, str | os.PathLike], ca
         raise ValueError(f"unknown table formats {sorted(unknown)}; use csv, md, tex")
     if "csv" in paths:
         write_table(df, paths["csv"])
+    # Blank, not "nan", for cells a row does not have (e.g. the bit width of the fp32 reference).
+    shown = df.astype(object).where(df.notna(), None)
     if "md" in paths:
         with atomic_write(paths["md"]) as fh:
             if caption:
                 fh.write(f"{caption}\n\n")
-            fh.write(df.to_markdown(index=False, floatfmt=".4g"))
+            fh.write(shown.to_markdown(index=False, floatfmt=".4g", missingval=""))
             fh.write("\n")
     if "tex" in paths:
         with atomic_write(paths["tex"]) as fh:
             fh.write(df.to_latex(index=False, float_format=lambda v: f"{v:.4g}", caption=caption or None,
-                                 escape=True))
+                                 escape=True, na_rep=""))
