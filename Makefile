@@ -6,9 +6,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= 2
-SNAKEMAKE := $(BIN)/snakemake --cores $(CORES)
+SNAKEMAKE := $(BIN)/snakemake --cores $(CORES) --rerun-incomplete
 
-.PHONY: reproduce quick test unit lint report venv clean-results
+.PHONY: reproduce quick test unit lint report reference-check venv clean-results
 
 $(BIN)/.installed: requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ lint: venv
 
 test: venv
 	bash .ci/checks.sh
+
+reference-check: venv
+	$(BIN)/python -m sail.reference compare results/full data/reference
 
 report: venv
 	$(SNAKEMAKE) --report report.html

@@ -23,6 +23,10 @@ for exp in quick full; do
   done
   echo "dry run ok: all + $(echo $targets | wc -w) targets ($exp)"
 done
+# The cluster profile resolves without the optional SLURM executor plugin.
+snakemake all -n --cores 1 --quiet rules --workflow-profile workflow/profiles/slurm --executor dryrun \
+  --config experiment=quick >/dev/null
+echo "dry run ok: workflow/profiles/slurm"
 
 step "quick pipeline end to end"
 snakemake --cores "$CORES" --config experiment=quick --show-failed-logs

@@ -23,7 +23,7 @@ class HwError(ValueError):
     """A hardware description is malformed; the message names the file and the key."""
 
 
-class NotModelled(NotImplementedError):
+class NotModelled(ValueError):
     """The requested case is outside what the model covers (raised instead of a placeholder value)."""
 
 
