@@ -208,14 +208,16 @@ def test_bad_input(rng):
 def test_registered_in_the_benchmark():
     from sail.kernels.bench import KERNELS, BenchConfig, check_config, run_benchmark
 
-    assert "act_lut_simd" in KERNELS
+    assert "act_lut_simd" in KERNELS and "act_lut_simd_portable" in KERNELS
     cfg = BenchConfig(shapes=[[64, 128]], batch_shapes=[[64, 128]], w_bits=[2], batch_w_bits=[2], batches=[1, 2],
-                      threads=[1], reps=2, group_size=64, a_bits=8, n_bw=4, kernels=["dequant", "act_lut_simd"],
+                      threads=[1], reps=2, group_size=64, a_bits=8, n_bw=4, kernels=["dequant", "act_lut_simd", "act_lut_simd_portable"],
                       weight_lut_w_bits=[], rotate_factor=0.001, bandwidth_bytes=2 << 20, seed=0)
     df, _ = run_benchmark(cfg, progress=False)
     simd_rows = df[df.kernel == "act_lut_simd"]
     assert sorted(simd_rows.batch) == [1, 2]
     assert (simd_rows.weight_bytes == df[df.kernel == "dequant"].weight_bytes.iloc[0]).all()  # same bytes streamed
     assert (simd_rows.rel_err > 0).all() and (simd_rows.rel_err**2 < NMSE_GATE).all()  # rel_err = sqrt(NMSE)
+    # both paths, same weights and activations: bit-identical, so the same error
+    np.testing.assert_array_equal(simd_rows.rel_err, df[df.kernel == "act_lut_simd_portable"].rel_err)
     with pytest.raises(ValueError, match="multiple of 32, got 16"):
         check_config(BenchConfig(**(cfg.__dict__ | {"group_size": 16})))
