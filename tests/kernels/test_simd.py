@@ -201,6 +201,11 @@ def test_bad_input(rng):
         simd_gemv(p, np.zeros(64, np.float32), impl="fast")
     with pytest.raises(ValueError, match="group_size a multiple of 32, got 16"):
         prepare_simd(pack_linear(random_quant_linear(rng, 2, 64, 2, 16)))
+    with pytest.raises(ValueError, match="finite"):
+        simd_gemv(p, np.full(64, np.nan, np.float32))
+    pr = prepare_simd(p)
+    with pytest.raises(ValueError, match="SimdPrepared.wq"):
+        simd.SimdPrepared(wq=pr.wq[..., ::-1], s=pr.s, sc=pr.sc, w_bits=2, group_size=32, m=2, k=64)
     with pytest.raises(ValueError, match="ndarray"):
         simd_gemv(np.zeros((2, 64)), np.zeros(64, np.float32))
 

@@ -119,6 +119,18 @@ class SimdPrepared:
     m: int
     k: int
 
+    def __post_init__(self):
+        # the AVX-512 path reads raw memory: insist on the exact dtypes, shapes and C order
+        tiles, n_chunks = -(-self.m // TILE_ROWS), self.k // CHUNK
+        ng = self.k // self.group_size if self.group_size > 0 else -1
+        want = {"wq": (np.uint8, (tiles, n_chunks, self.w_bits, 4, 64)), "s": (np.float32, (tiles, ng, TILE_ROWS)),
+                "sc": (np.float32, (tiles, ng, TILE_ROWS))}
+        for name, (dt, shape) in want.items():
+            arr = getattr(self, name)
+            if not isinstance(arr, np.ndarray) or arr.dtype != dt or arr.shape != shape or not arr.flags.c_contiguous:
+                raise ValueError(f"SimdPrepared.{name} must be C-contiguous {np.dtype(dt)} of shape {shape}, got "
+                                 f"{getattr(arr, 'dtype', type(arr).__name__)} {getattr(arr, 'shape', '')}")
+
     @property
     def nbytes(self) -> int:
         """Bytes a batch-1 GEMV streams (codes + two float32 per row and group; rows padded to 64)."""
@@ -412,6 +424,8 @@ def simd_gemv(p, x, impl: str | None = None) -> np.ndarray:
     impl = resolve_impl(impl)
     vec = np.ndim(x) == 1
     xt = check_float_activations(x, p.k)
+    if not np.isfinite(xt).all():  # a NaN/inf would make a table scale NaN and the int8 entries undefined
+        raise ValueError("x must be finite (got NaN or inf)")
     tabs, ts, xs = build_int8_tables(xt, p.group_size)
     tiles = p.wq.shape[0]
     out = np.empty((xt.shape[0], tiles * TILE_ROWS), dtype=np.float32)
