@@ -177,6 +177,22 @@ def test_avx512_path_emits_vpermb_and_vpdpbusd():
     assert "vpermb" in asm and "vpdpbusd" in asm
 
 
+def test_env_var_and_missing_features_route_to_the_portable_path(monkeypatch, rng):
+    ql = random_quant_linear(rng, 20, 64, 2, 32)
+    x = rng.standard_normal(64).astype(np.float32)
+    want = simd_gemv(pack_linear(ql), x, impl="portable")
+
+    def boom(*args):
+        raise AssertionError("the AVX-512 path must not run here")
+
+    monkeypatch.setattr(simd, "_run_avx512", boom)
+    monkeypatch.setenv(simd.ENV_VAR, "portable")
+    np.testing.assert_array_equal(simd_gemv(pack_linear(ql), x), want)
+    monkeypatch.delenv(simd.ENV_VAR)
+    monkeypatch.setattr(simd, "avx512_available", lambda: False)  # a CPU without VBMI/VNNI
+    np.testing.assert_array_equal(simd_gemv(pack_linear(ql), x), want)
+
+
 def test_guard_and_override(monkeypatch):
     monkeypatch.setenv(simd.ENV_VAR, "portable")
     assert simd.resolve_impl() == "portable"
