@@ -17,9 +17,11 @@ from sail.kernels import prepare_simd, reference, simd_gemv
 from sail.kernels import simd
 from sail.quant.packing import pack_linear
 
-HAVE_AVX512 = simd.avx512_available()
+HAVE_AVX512 = simd.avx512_available() and simd.numba_targets_host()
+HAVE_AVX2 = simd.avx2_available() and simd.numba_targets_host()
 needs_avx512 = pytest.mark.skipif(not HAVE_AVX512, reason="host lacks AVX-512 F/BW/VBMI/VNNI (or numba does "
-                                  "not target the host): only the portable path can run here")
+                                  "not target the host): this path cannot run here")
+needs_avx2 = pytest.mark.skipif(not HAVE_AVX2, reason="host lacks AVX2 (or numba does not target the host)")
 NMSE_GATE = 5e-4  # T-MAC's correctness threshold for its int8-table kernels
 
 
@@ -67,7 +69,7 @@ def slow_reference(ql, x):
 
 
 def _impls():
-    return ["portable", pytest.param("avx512", marks=needs_avx512)]
+    return ["portable", pytest.param("avx512", marks=needs_avx512), pytest.param("avx2", marks=needs_avx2)]
 
 
 @settings(max_examples=20, deadline=None)
@@ -89,8 +91,9 @@ def test_paths_identical_and_within_tmac_gate(m, groups, group_size, w_bits, bat
     slack = 1e-5 * (np.abs(reference.dequant_linear(ql.q, ql.scale, ql.zero, group_size, np.abs(x))) + 1e-30)
     assert np.all(np.abs(y - ref).reshape(bound.shape) <= bound + slack.reshape(bound.shape))
     np.testing.assert_array_equal(y, slow_reference(ql, x).reshape(y.shape))
-    if HAVE_AVX512:
-        np.testing.assert_array_equal(simd_gemv(prep, x, impl="avx512"), y)
+    for impl, have in (("avx512", HAVE_AVX512), ("avx2", HAVE_AVX2)):
+        if have:
+            np.testing.assert_array_equal(simd_gemv(prep, x, impl=impl), y)
 
 
 @pytest.mark.parametrize("impl", _impls())
@@ -183,13 +186,15 @@ def test_env_var_and_missing_features_route_to_the_portable_path(monkeypatch, rn
     want = simd_gemv(pack_linear(ql), x, impl="portable")
 
     def boom(*args):
-        raise AssertionError("the AVX-512 path must not run here")
+        raise AssertionError("a SIMD path must not run here")
 
     monkeypatch.setattr(simd, "_run_avx512", boom)
+    monkeypatch.setattr(simd, "_run_avx2", boom)
     monkeypatch.setenv(simd.ENV_VAR, "portable")
     np.testing.assert_array_equal(simd_gemv(pack_linear(ql), x), want)
     monkeypatch.delenv(simd.ENV_VAR)
-    monkeypatch.setattr(simd, "avx512_available", lambda: False)  # a CPU without VBMI/VNNI
+    monkeypatch.setattr(simd, "avx512_available", lambda: False)  # a CPU with neither
+    monkeypatch.setattr(simd, "avx2_available", lambda: False)
     np.testing.assert_array_equal(simd_gemv(pack_linear(ql), x), want)
 
 
@@ -197,14 +202,50 @@ def test_guard_and_override(monkeypatch):
     monkeypatch.setenv(simd.ENV_VAR, "portable")
     assert simd.resolve_impl() == "portable"
     monkeypatch.setenv(simd.ENV_VAR, "auto")
-    assert simd.resolve_impl() == ("avx512" if HAVE_AVX512 else "portable")
-    monkeypatch.setattr(simd, "avx512_available", lambda: False)
-    assert simd.resolve_impl() == "portable"
+    assert simd.resolve_impl() == ("avx512" if HAVE_AVX512 else "avx2" if HAVE_AVX2 else "portable")
+    monkeypatch.setattr(simd, "avx512_available", lambda: False)  # e.g. Zen 3, Intel client cores
+    assert simd.resolve_impl() == ("avx2" if HAVE_AVX2 else "portable")
     with pytest.raises(ValueError, match="avx512"):
         simd.resolve_impl("avx512")
+    monkeypatch.setattr(simd, "avx2_available", lambda: True)
+    monkeypatch.setattr(simd, "numba_targets_host", lambda: False)  # NUMBA_CPU_NAME=generic: auto stays portable
+    assert simd.resolve_impl() == "portable" and simd.resolve_impl("avx2") == "avx2"
     monkeypatch.setenv(simd.ENV_VAR, "sse9")
     with pytest.raises(ValueError, match="sse9"):
         simd.resolve_impl()
+
+
+# numba takes the host's features unless told otherwise, so the CPU name alone would still allow AVX-512
+HASWELL_FEATURES = ("+64bit,+avx,+avx2,+bmi,+bmi2,+cmov,+cx16,+f16c,+fma,+fxsr,+lzcnt,+mmx,+movbe,+popcnt,+sse,+sse2,"
+                    "+sse3,+sse4.1,+sse4.2,+ssse3,+xsave")
+AVX2_ONLY_SCRIPT = """
+import numpy as np
+from sail.kernels import simd
+from sail.kernels.simd import _run_avx2, prepare_simd, simd_gemv
+from sail.kernels.bench import random_packed
+p = prepare_simd(random_packed(np.random.default_rng(0), 70, 64, 3, 32))
+x = np.random.default_rng(1).standard_normal((64, 2)).astype(np.float32)
+assert simd.resolve_impl() == "portable"  # numba targets haswell, not the host
+assert np.array_equal(simd_gemv(p, x, impl="avx2"), simd_gemv(p, x, impl="portable"))
+asm = next(iter(_run_avx2.inspect_asm().values()))
+print("vpshufb" in asm, "vpmaddubsw" in asm, "zmm" in asm)
+"""
+
+
+@needs_avx2
+def test_avx2_path_compiles_to_avx2_only_code(tmp_path):
+    # on an AVX-512 host LLVM widens the AVX2 intrinsics to zmm; compiling for haswell shows the code an
+    # AVX2-only machine gets (ymm only) and that it is still bit-identical to the portable path
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, NUMBA_CPU_NAME="haswell", NUMBA_CPU_FEATURES=HASWELL_FEATURES, NUMBA_CACHE_DIR=str(tmp_path),
+               NUMBA_NUM_THREADS="1")
+    env.pop(simd.ENV_VAR, None)
+    res = subprocess.run([sys.executable, "-c", AVX2_ONLY_SCRIPT], env=env, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.split() == ["True", "True", "False"]
 
 
 def test_bad_input(rng):

@@ -64,8 +64,8 @@ SUB_ROWS = 16
 # environment knob, because it is baked into numba's on-disk cache of the compiled kernel
 PREFETCH_BYTES = 0
 CHUNK = 32  # activations per chunk: 8 groups of 4 = two 64-byte registers of 4 tables each
-REQUIRED_FEATURES = ("avx512f", "avx512bw", "avx512vbmi", "avx512vnni")
-IMPLS = ("auto", "avx512", "portable")
+REQUIRED_FEATURES = {"avx512": ("avx512f", "avx512bw", "avx512vbmi", "avx512vnni"), "avx2": ("avx2",)}
+IMPLS = ("auto", "avx512", "avx2", "portable")
 ENV_VAR = "SAIL_SIMD_IMPL"
 
 
@@ -80,26 +80,46 @@ def host_features() -> dict[str, bool]:
         return {}
 
 
-def avx512_available() -> bool:
-    """True when the AVX-512 path can run here: the host has the features and numba targets the host."""
+def _isa_available(isa: str) -> bool:
     feats = host_features()
-    if not all(feats.get(f, False) for f in REQUIRED_FEATURES):
-        return False
-    # numba compiles for the host unless NUMBA_CPU_NAME / NUMBA_CPU_FEATURES say otherwise (e.g. generic
-    # for portable caches); then the intrinsics might not be selectable
+    return all(feats.get(f, False) for f in REQUIRED_FEATURES[isa])
+
+
+def avx512_available() -> bool:
+    """True when the host has AVX-512 F/BW/VBMI/VNNI (llvmlite's view of the CPU)."""
+    return _isa_available("avx512")
+
+
+def avx2_available() -> bool:
+    """True when the host has AVX2."""
+    return _isa_available("avx2")
+
+
+def numba_targets_host() -> bool:
+    """numba compiles for the host CPU unless ``NUMBA_CPU_NAME``/``NUMBA_CPU_FEATURES`` say otherwise."""
     return numba.config.CPU_NAME in (None, "host") and not numba.config.CPU_FEATURES
 
 
 def resolve_impl(impl: str | None = None) -> str:
-    """``impl`` (or ``$SAIL_SIMD_IMPL``, else ``"auto"``) -> ``"avx512"`` or ``"portable"``."""
+    """``impl`` (or ``$SAIL_SIMD_IMPL``, else ``"auto"``) -> ``"avx512"``, ``"avx2"`` or ``"portable"``.
+
+    ``"auto"`` takes the widest path the host supports, or the portable one when numba compiles for
+    another CPU than the host (e.g. ``NUMBA_CPU_NAME=generic`` for shareable caches: the intrinsics
+    might not be selectable there). Asking for a path the host lacks is an error; asking for one
+    while numba targets a named CPU (e.g. ``NUMBA_CPU_NAME=haswell`` to emulate an AVX2-only machine)
+    is allowed, and that CPU must have the features.
+    """
     if impl is None:
         impl = os.environ.get(ENV_VAR, "auto") or "auto"
     if impl not in IMPLS:
         raise ValueError(f"impl must be one of {IMPLS}, got {impl!r}")
+    available = {"avx512": avx512_available, "avx2": avx2_available}
     if impl == "auto":
-        return "avx512" if avx512_available() else "portable"
-    if impl == "avx512" and not avx512_available():
-        raise ValueError(f"impl='avx512' needs CPU features {REQUIRED_FEATURES} and numba targeting the host")
+        if not numba_targets_host():
+            return "portable"
+        return next((isa for isa in ("avx512", "avx2") if available[isa]()), "portable")
+    if impl in available and not available[impl]():
+        raise ValueError(f"impl={impl!r} needs CPU features {REQUIRED_FEATURES[impl]}, which this host lacks")
     return impl
 
 
@@ -274,18 +294,21 @@ def _data_ptr(context, builder, aty, val):
     return builder.ptrtoint(arr.data, ir.IntType(64))
 
 
-def make_tile_intrinsic(prefetch_bytes: int):
-    """The AVX-512 tile kernel as a numba intrinsic; ``prefetch_bytes`` > 0 adds software prefetches."""
+def make_tile_intrinsic(prefetch_bytes: int, isa: str = "avx512"):
+    """The tile kernel as a numba intrinsic for ``isa`` ("avx512" or "avx2"); ``prefetch_bytes`` > 0 adds
+    software prefetches along the weight stream."""
+    if isa not in ("avx512", "avx2"):
+        raise ValueError(f"isa must be avx512 or avx2, got {isa!r}")
 
     @intrinsic
-    def tile_avx512(typingctx, wq, tabs, s, sc, ts, xs, out, offs, ng, cpg, w_bits):
+    def tile_kernel(typingctx, wq, tabs, s, sc, ts, xs, out, offs, ng, cpg, w_bits):
         """One 64-row tile for one token. ``offs`` = byte offsets (wq, tabs, s/sc, ts/xs, out)."""
-        return _tile_signature_and_codegen(prefetch_bytes, wq, tabs, s, sc, ts, xs, out, offs, ng, cpg, w_bits)
+        return _tile_signature_and_codegen(isa, prefetch_bytes, wq, tabs, s, sc, ts, xs, out, offs, ng, cpg, w_bits)
 
-    return tile_avx512
+    return tile_kernel
 
 
-def _tile_signature_and_codegen(prefetch_bytes, wq, tabs, s, sc, ts, xs, out, offs, ng, cpg, w_bits):
+def _tile_signature_and_codegen(isa, prefetch_bytes, wq, tabs, s, sc, ts, xs, out, offs, ng, cpg, w_bits):
     sig = types.void(wq, tabs, s, sc, ts, xs, out, offs, ng, cpg, w_bits)
 
     def codegen(context, builder, signature, args):
@@ -295,10 +318,40 @@ def _tile_signature_and_codegen(prefetch_bytes, wq, tabs, s, sc, ts, xs, out, of
         v64i8, v16i32, v16f, v8i64 = ir.VectorType(i8, 64), ir.VectorType(i32, 16), ir.VectorType(f32, 16), \
             ir.VectorType(i64, 8)
         mod = builder.module
-        permb = cgutils.get_or_insert_function(mod, ir.FunctionType(v64i8, [v64i8, v64i8]),
-                                               "llvm.x86.avx512.permvar.qi.512")
-        dpbusd = cgutils.get_or_insert_function(mod, ir.FunctionType(v16i32, [v16i32, v64i8, v64i8]),
-                                                "llvm.x86.avx512.vpdpbusd.512")
+        v32i8, v16i16, v8i32 = ir.VectorType(i8, 32), ir.VectorType(ir.IntType(16), 16), ir.VectorType(i32, 8)
+        if isa == "avx512":
+            permb = cgutils.get_or_insert_function(mod, ir.FunctionType(v64i8, [v64i8, v64i8]),
+                                                   "llvm.x86.avx512.permvar.qi.512")
+            dpbusd = cgutils.get_or_insert_function(mod, ir.FunctionType(v16i32, [v16i32, v64i8, v64i8]),
+                                                    "llvm.x86.avx512.vpdpbusd.512")
+        else:
+            pshufb = cgutils.get_or_insert_function(mod, ir.FunctionType(v32i8, [v32i8, v32i8]),
+                                                    "llvm.x86.avx2.pshuf.b")
+            maddubs = cgutils.get_or_insert_function(mod, ir.FunctionType(v16i16, [v32i8, v32i8]),
+                                                     "llvm.x86.avx2.pmadd.ub.sw")
+            maddwd = cgutils.get_or_insert_function(mod, ir.FunctionType(v8i32, [v16i16, v16i16]),
+                                                    "llvm.x86.avx2.pmadd.wd")
+            ones16 = ir.Constant(v16i16, [1] * 16)
+            # pshufb zeroes a byte whose index has bit 7 set: posmask[t] keeps only bytes at position t of
+            # each row's 32-bit word, so table t is applied exactly where vpermb would have applied it
+            posmask = [ir.Constant(v32i8, [0 if i % 4 == t else 0x80 for i in range(32)]) for t in range(4)]
+            nib_mask = ir.Constant(v32i8, [15] * 32)
+
+            def half(v, h):  # bytes 32h..32h+31 of a 64-byte vector
+                return builder.shuffle_vector(v, v, ir.Constant(ir.VectorType(i32, 32), list(range(32 * h, 32 * h + 32))))
+
+            def table(v, t):  # 16-byte table t of a 64-byte table vector, in both 128-bit lanes
+                return builder.shuffle_vector(v, v, ir.Constant(ir.VectorType(i32, 32), list(range(16 * t, 16 * t + 16)) * 2))
+
+            def lookup(tabs4, idx):  # idx: nibbles (0..15) of 8 rows x 4 positions
+                res = None
+                for t in range(4):
+                    r = builder.call(pshufb, [tabs4[t], builder.or_(idx, posmask[t])])
+                    res = r if res is None else builder.or_(res, r)
+                return res
+
+            def row_sums(mult, looked):  # 8 rows' 4 int8 lookups x 2**b -> <8 x i32> (exact: |pair| <= 32512)
+                return builder.call(maddwd, [builder.call(maddubs, [mult, looked]), ones16])
 
         prefetch = cgutils.get_or_insert_function(
             mod, ir.FunctionType(ir.VoidType(), [ir.IntType(8).as_pointer(), i32, i32, i32]), "llvm.prefetch.p0")
@@ -342,6 +395,9 @@ def _tile_signature_and_codegen(prefetch_bytes, wq, tabs, s, sc, ts, xs, out, of
                 tb = builder.add(p_tab, builder.mul(c, ir.Constant(i64, 128)))
                 t0 = load(tb, v64i8, 1)
                 t1 = load(builder.add(tb, ir.Constant(i64, 64)), v64i8, 1)
+                if isa == "avx2":
+                    t0s = [table(t0, t) for t in range(4)]
+                    t1s = [table(t1, t) for t in range(4)]
                 cw = builder.mul(c, wb)
                 with cgutils.for_range(builder, wb) as lb:
                     b = lb.index
@@ -353,7 +409,22 @@ def _tile_signature_and_codegen(prefetch_bytes, wq, tabs, s, sc, ts, xs, out, of
                             pa = builder.add(base, ir.Constant(i64, prefetch_bytes + 64 * sub))
                             builder.call(prefetch, [builder.inttoptr(pa, ir.IntType(8).as_pointer()),
                                                     ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
-                    for sub in range(4):
+                    if isa == "avx2":
+                        mult_h = half(mult, 0)
+                        for sub in range(4):
+                            parts = []
+                            for h in range(2):
+                                x = load(builder.add(base, ir.Constant(i64, 64 * sub + 32 * h)), v32i8, 1)
+                                lo = builder.and_(x, nib_mask)
+                                hi = builder.and_(builder.bitcast(builder.lshr(builder.bitcast(x, v16i16),
+                                                                               ir.Constant(v16i16, [4] * 16)), v32i8),
+                                                  nib_mask)
+                                parts.append(builder.add(row_sums(mult_h, lookup(t0s, lo)),
+                                                         row_sums(mult_h, lookup(t1s, hi))))
+                            both = builder.shuffle_vector(parts[0], parts[1], ir.Constant(ir.VectorType(i32, 16),
+                                                                                          list(range(16))))
+                            builder.store(builder.add(builder.load(accs[sub]), both), accs[sub])
+                    for sub in range(4 if isa == "avx512" else 0):
                         x = load(builder.add(base, ir.Constant(i64, 64 * sub)), v64i8, 1)
                         lo = builder.or_(builder.and_(x, mask), toff)
                         xh = builder.bitcast(builder.lshr(builder.bitcast(x, v8i64), four), v64i8)
@@ -384,7 +455,8 @@ def _tile_signature_and_codegen(prefetch_bytes, wq, tabs, s, sc, ts, xs, out, of
     return sig, codegen
 
 
-_tile_avx512 = make_tile_intrinsic(PREFETCH_BYTES)
+_tile_avx512 = make_tile_intrinsic(PREFETCH_BYTES, "avx512")
+_tile_avx2 = make_tile_intrinsic(PREFETCH_BYTES, "avx2")
 
 
 @njit(parallel=True, cache=True)
@@ -400,6 +472,19 @@ def _run_avx512(wq, tabs, s, sc, ts, xs, out, cpg):
             _tile_avx512(wq, tabs, s, sc, ts, xs, out, offs, np.int64(ng), np.int64(cpg), np.int64(w_bits))
 
 
+@njit(parallel=True, cache=True)
+def _run_avx2(wq, tabs, s, sc, ts, xs, out, cpg):
+    tiles, n_chunks, w_bits = wq.shape[0], wq.shape[1], wq.shape[2]
+    ng = s.shape[1]
+    batch = tabs.shape[0]
+    tile_bytes = n_chunks * w_bits * 256
+    for tile in prange(tiles):
+        for b in range(batch):
+            offs = (np.int64(tile * tile_bytes), np.int64(b * n_chunks * 128), np.int64(tile * ng * TILE_ROWS * 4),
+                    np.int64(b * ng * 4), np.int64((b * tiles + tile) * TILE_ROWS * 4))
+            _tile_avx2(wq, tabs, s, sc, ts, xs, out, offs, np.int64(ng), np.int64(cpg), np.int64(w_bits))
+
+
 # ---------------------------------------------------------------------------------------------
 # entry point
 
@@ -412,8 +497,8 @@ def simd_gemv(p, x, impl: str | None = None) -> np.ndarray:
     p : :class:`SimdPrepared` (from :func:`prepare_simd`, done once per layer) or a
         :class:`PackedLinear` (prepared on the fly; slow, for convenience).
     x : (K,) or (K, B) float activations.
-    impl : ``"auto"`` (default; ``$SAIL_SIMD_IMPL`` if set), ``"avx512"`` or ``"portable"``;
-        both paths give bit-identical results.
+    impl : ``"auto"`` (default; ``$SAIL_SIMD_IMPL`` if set), ``"avx512"``, ``"avx2"`` or
+        ``"portable"``; all paths give bit-identical results.
 
     Returns (M,) or (M, B) float32.
     """
@@ -430,7 +515,7 @@ def simd_gemv(p, x, impl: str | None = None) -> np.ndarray:
     tiles = p.wq.shape[0]
     out = np.empty((xt.shape[0], tiles * TILE_ROWS), dtype=np.float32)
     cpg = p.group_size // CHUNK
-    run = _run_avx512 if impl == "avx512" else _run_portable
+    run = {"avx512": _run_avx512, "avx2": _run_avx2, "portable": _run_portable}[impl]
     run(p.wq, tabs, p.s, p.sc, ts, xs, out, cpg)
     y = out[:, :p.m].T
     return np.ascontiguousarray(y[:, 0]) if vec else np.ascontiguousarray(y)
