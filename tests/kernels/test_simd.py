@@ -121,6 +121,26 @@ def test_every_bit_plane_and_row_is_used(impl, rng):
         assert np.flatnonzero(d != 0).tolist() == [r]
 
 
+@pytest.mark.parametrize("impl", _impls())
+def test_one_thread_runner_equals_the_parallel_one(impl, rng):
+    # simd_gemv skips numba's thread pool at one thread: both runners must give the same bits
+    import numba
+
+    ql = random_quant_linear(rng, 150, 128, 3, 64)
+    x = rng.standard_normal((128, 2)).astype(np.float32)
+    prep = prepare_simd(pack_linear(ql))
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        y1 = simd_gemv(prep, x, impl=impl)
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        yn = simd_gemv(prep, x, impl=impl)
+    finally:
+        numba.set_num_threads(before)
+    np.testing.assert_array_equal(y1, yn)
+    np.testing.assert_array_equal(y1, slow_reference(ql, x))
+
+
 def test_zero_activations_give_minus_zero_point_terms(rng):
     ql = random_quant_linear(rng, 10, 64, 4, 32)
     y = simd_gemv(pack_linear(ql), np.zeros(64, np.float32), impl="portable")
@@ -188,8 +208,8 @@ def test_env_var_and_missing_features_route_to_the_portable_path(monkeypatch, rn
     def boom(*args):
         raise AssertionError("a SIMD path must not run here")
 
-    monkeypatch.setattr(simd, "_run_avx512", boom)
-    monkeypatch.setattr(simd, "_run_avx2", boom)
+    for name in ("_run_avx512", "_run_avx2", "_run_avx512_serial", "_run_avx2_serial"):
+        monkeypatch.setattr(simd, name, boom)
     monkeypatch.setenv(simd.ENV_VAR, "portable")
     np.testing.assert_array_equal(simd_gemv(pack_linear(ql), x), want)
     monkeypatch.delenv(simd.ENV_VAR)
@@ -221,13 +241,13 @@ HASWELL_FEATURES = ("+64bit,+avx,+avx2,+bmi,+bmi2,+cmov,+cx16,+f16c,+fma,+fxsr,+
 AVX2_ONLY_SCRIPT = """
 import numpy as np
 from sail.kernels import simd
-from sail.kernels.simd import _run_avx2, prepare_simd, simd_gemv
+from sail.kernels.simd import _one_tile_avx2, prepare_simd, simd_gemv
 from sail.kernels.bench import random_packed
 p = prepare_simd(random_packed(np.random.default_rng(0), 70, 64, 3, 32))
 x = np.random.default_rng(1).standard_normal((64, 2)).astype(np.float32)
 assert simd.resolve_impl() == "portable"  # numba targets haswell, not the host
 assert np.array_equal(simd_gemv(p, x, impl="avx2"), simd_gemv(p, x, impl="portable"))
-asm = next(iter(_run_avx2.inspect_asm().values()))
+asm = next(iter(_one_tile_avx2.inspect_asm().values()))
 print("vpshufb" in asm, "vpmaddubsw" in asm, "zmm" in asm)
 """
 

@@ -270,33 +270,45 @@ def _byte_tables(tabs):
     return out
 
 
+@njit(cache=True)
+def _tile_portable(wq, tab2, s, sc, ts, xs, out, cpg, tile):
+    # no fastmath: the float32 operations must be those of the SIMD paths, in the same order
+    n_chunks, w_bits = wq.shape[1], wq.shape[2]
+    ng = s.shape[1]
+    batch = tab2.shape[0]
+    acc = np.zeros(TILE_ROWS, dtype=np.int64)
+    for b in range(batch):
+        y = np.zeros(TILE_ROWS, dtype=np.float32)
+        for g in range(ng):
+            acc[:] = 0
+            for c in range(g * cpg, (g + 1) * cpg):
+                for wb in range(w_bits):
+                    for sub in range(4):
+                        for r in range(SUB_ROWS):
+                            part = 0
+                            for t in range(4):
+                                part += tab2[b, c, t, wq[tile, c, wb, sub, 4 * r + t]]
+                            acc[sub * SUB_ROWS + r] += part << wb
+            for rr in range(TILE_ROWS):
+                t1 = s[tile, g, rr] * ts[b, g]
+                yr = y[rr] + t1 * np.float32(acc[rr])
+                y[rr] = yr + sc[tile, g, rr] * xs[b, g]
+        for rr in range(TILE_ROWS):
+            out[b, tile * TILE_ROWS + rr] = y[rr]
+
+
 @njit(parallel=True, cache=True)
 def _run_portable(wq, tabs, s, sc, ts, xs, out, cpg):
-    # no fastmath: the float32 operations must be those of the AVX-512 path, in the same order
-    tiles, n_chunks, w_bits = wq.shape[0], wq.shape[1], wq.shape[2]
-    ng = s.shape[1]
-    batch = tabs.shape[0]
     tab2 = _byte_tables(tabs)
-    for tile in prange(tiles):
-        acc = np.zeros(TILE_ROWS, dtype=np.int64)
-        for b in range(batch):
-            y = np.zeros(TILE_ROWS, dtype=np.float32)
-            for g in range(ng):
-                acc[:] = 0
-                for c in range(g * cpg, (g + 1) * cpg):
-                    for wb in range(w_bits):
-                        for sub in range(4):
-                            for r in range(SUB_ROWS):
-                                part = 0
-                                for t in range(4):
-                                    part += tab2[b, c, t, wq[tile, c, wb, sub, 4 * r + t]]
-                                acc[sub * SUB_ROWS + r] += part << wb
-                for rr in range(TILE_ROWS):
-                    t1 = s[tile, g, rr] * ts[b, g]
-                    yr = y[rr] + t1 * np.float32(acc[rr])
-                    y[rr] = yr + sc[tile, g, rr] * xs[b, g]
-            for rr in range(TILE_ROWS):
-                out[b, tile * TILE_ROWS + rr] = y[rr]
+    for tile in prange(wq.shape[0]):
+        _tile_portable(wq, tab2, s, sc, ts, xs, out, cpg, tile)
+
+
+@njit(cache=True)
+def _run_portable_serial(wq, tabs, s, sc, ts, xs, out, cpg):
+    tab2 = _byte_tables(tabs)
+    for tile in range(wq.shape[0]):
+        _tile_portable(wq, tab2, s, sc, ts, xs, out, cpg, tile)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -473,30 +485,48 @@ _tile_avx512 = make_tile_intrinsic(PREFETCH_BYTES, "avx512")
 _tile_avx2 = make_tile_intrinsic(PREFETCH_BYTES, "avx2")
 
 
-@njit(parallel=True, cache=True)
-def _run_avx512(wq, tabs, s, sc, ts, xs, out, cpg):
+@njit(cache=True)
+def _one_tile_avx512(wq, tabs, s, sc, ts, xs, out, cpg, tile):
     tiles, n_chunks, w_bits = wq.shape[0], wq.shape[1], wq.shape[2]
     ng = s.shape[1]
-    batch = tabs.shape[0]
-    tile_bytes = n_chunks * w_bits * 256
-    for tile in prange(tiles):
-        for b in range(batch):
-            offs = (np.int64(tile * tile_bytes), np.int64(b * n_chunks * 128), np.int64(tile * ng * TILE_ROWS * 4),
-                    np.int64(b * ng * 4), np.int64((b * tiles + tile) * TILE_ROWS * 4))
-            _tile_avx512(wq, tabs, s, sc, ts, xs, out, offs, np.int64(ng), np.int64(cpg), np.int64(w_bits))
+    for b in range(tabs.shape[0]):
+        offs = (np.int64(tile * n_chunks * w_bits * 256), np.int64(b * n_chunks * 128),
+                np.int64(tile * ng * TILE_ROWS * 4), np.int64(b * ng * 4), np.int64((b * tiles + tile) * TILE_ROWS * 4))
+        _tile_avx512(wq, tabs, s, sc, ts, xs, out, offs, np.int64(ng), np.int64(cpg), np.int64(w_bits))
+
+
+@njit(cache=True)
+def _one_tile_avx2(wq, tabs, s, sc, ts, xs, out, cpg, tile):
+    tiles, n_chunks, w_bits = wq.shape[0], wq.shape[1], wq.shape[2]
+    ng = s.shape[1]
+    for b in range(tabs.shape[0]):
+        offs = (np.int64(tile * n_chunks * w_bits * 256), np.int64(b * n_chunks * 128),
+                np.int64(tile * ng * TILE_ROWS * 4), np.int64(b * ng * 4), np.int64((b * tiles + tile) * TILE_ROWS * 4))
+        _tile_avx2(wq, tabs, s, sc, ts, xs, out, offs, np.int64(ng), np.int64(cpg), np.int64(w_bits))
+
+
+@njit(parallel=True, cache=True)
+def _run_avx512(wq, tabs, s, sc, ts, xs, out, cpg):
+    for tile in prange(wq.shape[0]):
+        _one_tile_avx512(wq, tabs, s, sc, ts, xs, out, cpg, tile)
+
+
+@njit(cache=True)
+def _run_avx512_serial(wq, tabs, s, sc, ts, xs, out, cpg):
+    for tile in range(wq.shape[0]):
+        _one_tile_avx512(wq, tabs, s, sc, ts, xs, out, cpg, tile)
 
 
 @njit(parallel=True, cache=True)
 def _run_avx2(wq, tabs, s, sc, ts, xs, out, cpg):
-    tiles, n_chunks, w_bits = wq.shape[0], wq.shape[1], wq.shape[2]
-    ng = s.shape[1]
-    batch = tabs.shape[0]
-    tile_bytes = n_chunks * w_bits * 256
-    for tile in prange(tiles):
-        for b in range(batch):
-            offs = (np.int64(tile * tile_bytes), np.int64(b * n_chunks * 128), np.int64(tile * ng * TILE_ROWS * 4),
-                    np.int64(b * ng * 4), np.int64((b * tiles + tile) * TILE_ROWS * 4))
-            _tile_avx2(wq, tabs, s, sc, ts, xs, out, offs, np.int64(ng), np.int64(cpg), np.int64(w_bits))
+    for tile in prange(wq.shape[0]):
+        _one_tile_avx2(wq, tabs, s, sc, ts, xs, out, cpg, tile)
+
+
+@njit(cache=True)
+def _run_avx2_serial(wq, tabs, s, sc, ts, xs, out, cpg):
+    for tile in range(wq.shape[0]):
+        _one_tile_avx2(wq, tabs, s, sc, ts, xs, out, cpg, tile)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -529,7 +559,12 @@ def simd_gemv(p, x, impl: str | None = None) -> np.ndarray:
     tiles = p.wq.shape[0]
     out = np.empty((xt.shape[0], tiles * TILE_ROWS), dtype=np.float32)
     cpg = p.group_size // CHUNK
-    run = {"avx512": _run_avx512, "avx2": _run_avx2, "portable": _run_portable}[impl]
+    # at one thread, skip numba's thread pool: with the workqueue layer a parallel launch costs ~0.1-0.2 ms
+    # of wake-up on this loaded VM (measured), a third of the whole 4096 x 4096 2-bit GEMV
+    if numba.get_num_threads() == 1:
+        run = {"avx512": _run_avx512_serial, "avx2": _run_avx2_serial, "portable": _run_portable_serial}[impl]
+    else:
+        run = {"avx512": _run_avx512, "avx2": _run_avx2, "portable": _run_portable}[impl]
     run(p.wq, tabs, p.s, p.sc, ts, xs, out, cpg)
     y = out[:, :p.m].T
     return np.ascontiguousarray(y[:, 0]) if vec else np.ascontiguousarray(y)
