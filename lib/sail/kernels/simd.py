@@ -266,7 +266,8 @@ def _byte_tables(tabs):
         for c in range(n_chunks):
             for t in range(4):
                 for v in range(256):
-                    out[b, c, t, v] = np.int16(tabs[b, c, 0, 16 * t + (v & 15)]) + np.int16(tabs[b, c, 1, 16 * t + (v >> 4)])
+                    lo = np.int16(tabs[b, c, 0, 16 * t + (v & 15)])
+                    out[b, c, t, v] = lo + np.int16(tabs[b, c, 1, 16 * t + (v >> 4)])
     return out
 
 
@@ -363,11 +364,13 @@ def _tile_signature_and_codegen(isa, prefetch_bytes, wq, tabs, s, sc, ts, xs, ou
             posmask = [ir.Constant(v32i8, [0 if i % 4 == t else 0x80 for i in range(32)]) for t in range(4)]
             nib_mask = ir.Constant(v32i8, [15] * 32)
 
+            v32idx = ir.VectorType(i32, 32)
+
             def half(v, h):  # bytes 32h..32h+31 of a 64-byte vector
-                return builder.shuffle_vector(v, v, ir.Constant(ir.VectorType(i32, 32), list(range(32 * h, 32 * h + 32))))
+                return builder.shuffle_vector(v, v, ir.Constant(v32idx, list(range(32 * h, 32 * h + 32))))
 
             def table(v, t):  # 16-byte table t of a 64-byte table vector, in both 128-bit lanes
-                return builder.shuffle_vector(v, v, ir.Constant(ir.VectorType(i32, 32), list(range(16 * t, 16 * t + 16)) * 2))
+                return builder.shuffle_vector(v, v, ir.Constant(v32idx, list(range(16 * t, 16 * t + 16)) * 2))
 
             def lookup(tabs4, idx):  # idx: nibbles (0..15) of 8 rows x 4 positions
                 res = None
