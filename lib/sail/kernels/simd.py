@@ -313,7 +313,7 @@ def _run_portable_serial(wq, tabs, s, sc, ts, xs, out, cpg):
 
 
 # ---------------------------------------------------------------------------------------------
-# AVX-512 path
+# SIMD paths (AVX-512, AVX2): LLVM IR through numba intrinsics
 
 
 def _data_ptr(context, builder, aty, val):
