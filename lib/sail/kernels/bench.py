@@ -36,6 +36,7 @@ from numba import njit, prange
 from sail.kernels.act_lut import act_lut_gemv
 from sail.kernels.dequant import dequant_gemv
 from sail.kernels.lut_gemv import lut_gemv_packed
+from sail.kernels.simd import prepare_simd, resolve_impl, simd_gemv
 from sail.quant.packing import PackedLinear
 
 log = logging.getLogger("sail.kernels.bench")
@@ -52,6 +53,10 @@ KERNELS = {
     "dequant": "numba dequantise-and-multiply on the packed bit-planes (sail.kernels.dequant_gemv)",
     "act_lut_g4": "numba activation-LUT, 4 activations per 16-entry fp32 table (T-MAC style)",
     "act_lut_g8": "numba activation-LUT, 8 activations per 256-entry fp32 table",
+    "act_lut_simd": "activation-LUT, int8 4-table registers looked up by AVX-512 vpermb + vpdpbusd via llvmlite "
+                    "(portable numba fallback when absent; sail.kernels.simd_gemv on the prepared layout)",
+    "act_lut_simd_portable": "act_lut_simd forced onto its portable numba path (bit-identical results; what CPUs "
+                             "without AVX-512 VBMI/VNNI get)",
     "weight_lut": "numba SAIL weight-LUT, bit-serial int activations (sail.kernels.lut_gemv_packed)",
 }
 BASELINES = ("numpy_fp32", "torch_fp32", "torch_int8_dynamic")
@@ -292,14 +297,15 @@ def build_candidates(kernels, m, k, w_bits_list, batch, group_size, a_bits, n_bw
         cands.append(Candidate("torch_int8_dynamic", 8, 32, 0, m * k + 8 * m, mods, lambda mod, xx: mod(xx), tx,
                                lambda: _rel_err(mods[0](tx).numpy().T, qref)))
     for w_bits in w_bits_list:
-        packed_kernels = [kn for kn in ("dequant", "act_lut_g4", "act_lut_g8") if kn in kernels]
+        packed_kernels = [kn for kn in ("dequant", "act_lut_g4", "act_lut_g8", "act_lut_simd",
+                                                "act_lut_simd_portable") if kn in kernels]
         want_wlut = "weight_lut" in kernels and w_bits in weight_lut_w_bits
         if not packed_kernels and not want_wlut:
             continue
         one = random_packed(rng, m, k, w_bits, group_size)
         nc = n_copies_for(one.nbytes, l3, rotate_factor)
         copies = [one] + [random_packed(rng, m, k, w_bits, group_size) for _ in range(nc - 1)]
-        pref = {}  # the float64 reference of copies[0], computed once on first use
+        pref = {}  # float64 reference of copies[0] ("y", on first use) and act_lut_simd's prepared copies
 
         def check_fn(f, copies=copies, pref=pref):
             def check():
@@ -309,6 +315,19 @@ def build_candidates(kernels, m, k, w_bits_list, batch, group_size, a_bits, n_bw
             return check
 
         for kn in packed_kernels:
+            if kn in ("act_lut_simd", "act_lut_simd_portable"):
+                if "prepared" not in pref:
+                    # the one-off re-layout at load time is timed here and logged, not in the GEMV's latency
+                    t0 = time.perf_counter()
+                    pref["prepared"] = [prepare_simd(c) for c in copies]
+                    log.info("act_lut_simd prepare, %dx%d w_bits %d: %.2f ms per matrix (auto path here: %s)", m, k,
+                             w_bits, (time.perf_counter() - t0) / len(copies) * 1e3, resolve_impl("auto"))
+                prepared = pref["prepared"]
+                impl = "portable" if kn == "act_lut_simd_portable" else None
+                f = lambda p, xx, impl=impl: simd_gemv(p, xx, impl=impl)  # noqa: E731
+                cands.append(Candidate(kn, w_bits, 32, 4, prepared[0].nbytes, prepared, f, x,
+                                       check_fn(lambda p, xx, pr=prepared[0], f=f: f(pr, xx))))
+                continue
             if kn == "dequant":
                 f, nb = dequant_gemv, 0
             else:
@@ -371,6 +390,8 @@ def check_config(cfg: BenchConfig) -> None:
     for m, k in list(cfg.shapes) + list(cfg.batch_shapes):
         if k % cfg.group_size or cfg.group_size % 8:
             raise ValueError(f"shape {m}x{k}: K must be a multiple of group_size={cfg.group_size} (itself a multiple of 8)")
+    if "act_lut_simd" in cfg.kernels and cfg.group_size % 32:
+        raise ValueError(f"act_lut_simd needs group_size a multiple of 32, got {cfg.group_size}")
     if cfg.reps < 1:
         raise ValueError(f"reps must be >= 1, got {cfg.reps}")
 
