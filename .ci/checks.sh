@@ -16,11 +16,8 @@ snakefmt --check Snakefile workflow/rules
 step "dry run of every target, quick and full"
 targets=$(snakemake --list-target-rules --quiet 2>/dev/null | grep -v '^all$' || true)
 for exp in quick full; do
-  snakemake all -n --cores 1 --quiet rules --config experiment=$exp >/dev/null
-  for t in $targets; do
-    snakemake "$t" -n --cores 1 --quiet rules --config experiment=$exp >/dev/null \
-      || { echo "dry run failed: $t ($exp)"; exit 1; }
-  done
+  # One DAG holding every named target: each must resolve (a missing producer names the file).
+  snakemake all $targets -n --cores 1 --quiet rules --config experiment=$exp >/dev/null
   echo "dry run ok: all + $(echo $targets | wc -w) targets ($exp)"
 done
 # The cluster profile resolves without the optional SLURM executor plugin.

@@ -16,12 +16,14 @@ KERNEL_LABELS = {
     "weight_lut": "weight-LUT (SAIL, int A8)",
     "act_lut_g4": "activation-LUT g=4 (T-MAC style)",
     "act_lut_g8": "activation-LUT g=8",
+    "act_lut_simd": "activation-LUT g=4, int8 register tables (SIMD)",
+    "act_lut_simd_portable": "same, portable numba path",
     "dequant": "dequant + FMA (llama.cpp-like)",
     "numpy_fp32": "numpy fp32 (OpenBLAS)",
     "torch_fp32": "torch fp32",
     "torch_int8_dynamic": "torch int8 dynamic",
 }
-PACKED = ["weight_lut", "act_lut_g4", "act_lut_g8", "dequant"]
+PACKED = ["weight_lut", "act_lut_g4", "act_lut_g8", "act_lut_simd", "act_lut_simd_portable", "dequant"]
 BASE = ["numpy_fp32", "torch_fp32", "torch_int8_dynamic"]
 
 
