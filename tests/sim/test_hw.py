@@ -8,7 +8,17 @@ import yaml
 from sail.sim import HwError, load_hw
 from sail.sim.hw import SOURCE_RE
 
-NAMES = ["graviton2", "sail", "v100", "neural_cache", "bfree", "dram_pim", "x86_host"]
+NAMES = [
+    "graviton2",
+    "sail",
+    "v100",
+    "neural_cache",
+    "bfree",
+    "dram_pim",
+    "x86_host",
+    "graviton3",
+    "graviton4",
+]
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -124,6 +124,24 @@ rule sim_cpu_calibration:
         "../scripts/sim_calibration.py"
 
 
+rule sim_published_calibration:
+    input:
+        published="data/calibration/published_decode.csv",
+        hw=expand(
+            "config/hw/{hw}.yaml", hw=["graviton2", "graviton3", "graviton4", "v100"]
+        ),
+    output:
+        table=f"{RES}/sim/published_calibration.csv",
+        md=f"{RES}/sim/published_calibration.md",
+        summary=f"{RES}/sim/published_calibration_summary.csv",
+    log:
+        f"{LOGS}/sim/published_calibration.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/sim_published.py"
+
+
 rule tab01_hardware:
     input:
         hw=expand(
@@ -313,6 +331,7 @@ FINAL_OUTPUTS.extend(
         *figure("fig12_type_conversion").values(),
         f"{RES}/sim/prt_saving.csv",
         f"{RES}/sim/cpu_calibration.csv",
+        f"{RES}/sim/published_calibration.csv",
         f"{RES}/sim/benchmark.csv",
         f"{RES}/claims/prt_cycles.csv",
         f"{RES}/claims/speedup_cpu.csv",

@@ -87,3 +87,147 @@ def error_summary(table: pd.DataFrame) -> dict:
         "mae_pct": float(np.abs(e).mean()),
         "r2_log": float(1 - ss_res / ss_tot) if ss_tot > 0 else float("nan"),
     }
+
+
+# ---- published decode measurements (data/calibration/published_decode.csv) ----------------------------
+PUBLISHED_COLUMNS = [
+    "row_id",
+    "system",
+    "hw_description",
+    "model",
+    "quant_type",
+    "w_bits",
+    "a_bits",
+    "batch",
+    "threads",
+    "context",
+    "tokens_per_s",
+    "source_url",
+    "note",
+]
+# llama.cpp block formats: (code bits, weights per block, bytes of per-block scale/min). Effective bits per
+# weight = code bits + 8 * bytes / block (Q4_0: 4 + 8*2/32 = 4.5). Q4_0_8_8 / Q4_0_4_8 are Q4_0 blocks
+# interleaved for the Arm i8mm kernels: same bytes, different kernel.
+LLAMA_CPP_FORMATS = {
+    "Q4_0": (4, 32, 2),
+    "Q4_0_4_4": (4, 32, 2),
+    "Q4_0_4_8": (4, 32, 2),
+    "Q4_0_8_8": (4, 32, 2),
+    "Q4_1": (4, 32, 4),
+    "Q8_0": (8, 32, 2),
+    "F16": (16, 32, 0),  # no block scales; the block size is irrelevant
+}
+
+
+# The efficiency parameters a memory-bound / compute-bound measurement constrains, per cost model.
+BW_KEY = {"cpu": "memory.dram_efficiency", "gpu": "gpu.bw_efficiency"}
+KERNEL_KEY = {"cpu": "cpu.kernel_efficiency", "gpu": "gpu.compute_efficiency"}
+
+
+def effective_bits(quant_type: str) -> float:
+    """Bits per weight, codes plus block scales, of a llama.cpp block format (``Q4_0`` -> 4.5)."""
+    try:
+        bits, block, scale_bytes = LLAMA_CPP_FORMATS[quant_type]
+    except KeyError:
+        raise ValueError(f"unknown quant_type {quant_type!r}; known: {sorted(LLAMA_CPP_FORMATS)}") from None
+    return bits + 8.0 * scale_bytes / block
+
+
+def validate_published(table: pd.DataFrame) -> None:
+    """Raise ``ValueError`` naming the row and column of any malformed published measurement."""
+    missing = [c for c in PUBLISHED_COLUMNS if c not in table.columns]
+    if missing:
+        raise ValueError(f"published table is missing columns {missing}")
+    if table.row_id.duplicated().any():
+        raise ValueError(f"duplicate row_id {sorted(table.row_id[table.row_id.duplicated()])}")
+    for _, r in table.iterrows():
+        if not str(r.source_url).startswith("https://"):
+            raise ValueError(f"row {r.row_id}: source_url {r.source_url!r} is not an https URL")
+        for col in ("w_bits", "a_bits", "batch", "threads", "tokens_per_s"):
+            if not float(r[col]) > 0:
+                raise ValueError(f"row {r.row_id}: {col} must be positive, got {r[col]!r}")
+        if float(r.context) < 0:
+            raise ValueError(f"row {r.row_id}: context must be >= 0, got {r.context!r}")
+        if abs(effective_bits(r.quant_type) - float(r.w_bits)) > 1e-9:
+            raise ValueError(
+                f"row {r.row_id}: w_bits {r.w_bits} != {effective_bits(r.quant_type)} "
+                f"bits/weight of {r.quant_type}"
+            )
+
+
+def published_predicted_vs_measured(table: pd.DataFrame, hw_dir) -> pd.DataFrame:
+    """Predict every published decode measurement with the simulator; measured vs predicted tokens/s.
+
+    Each row runs the description ``<hw_dir>/<hw_description>.yaml`` with ``cpu.cores`` set to the run's
+    thread count (CPU rows), the row's llama.cpp block format mapped onto the simulator's weight format
+    (code bits ``w_bits``, ``group_size`` = block size, ``memory.scale_zero_bytes_per_group`` = the block's
+    scale bytes) and ``context`` = the mean KV length of the run. Returns one row per measurement with
+    ``predicted_tokens_per_s``, ``error_pct`` (predicted/measured - 1), the predicted bound, and the
+    parameter values the measurement implies if everything else in the model is right:
+    ``implied_bw_efficiency`` (memory-bound rows: the value of ``bw_key`` that stretches the GEMVs'
+    streaming time to the measured step, attention and elementwise work held fixed) and
+    ``implied_kernel_efficiency`` (compute-bound rows, likewise for ``kernel_key`` and GEMV compute).
+    """
+    from pathlib import Path
+
+    from sail.sim.api import simulate
+    from sail.sim.hw import load_hw
+
+    validate_published(table)
+    out = []
+    for _, r in table.sort_values("row_id").iterrows():
+        hw = load_hw(Path(hw_dir) / f"{r.hw_description}.yaml")
+        if hw.system not in BW_KEY:
+            raise ValueError(
+                f"row {r.row_id}: {r.hw_description} is a {hw.system!r} description; need cpu or gpu"
+            )
+        if hw.system != r.system:
+            raise ValueError(f"row {r.row_id}: system {r.system!r} but {r.hw_description} is {hw.system!r}")
+        bits, block, scale_bytes = LLAMA_CPP_FORMATS[r.quant_type]
+        overrides = {"memory.scale_zero_bytes_per_group": float(scale_bytes)}
+        if hw.system == "cpu":
+            overrides["cpu.cores"] = float(r.threads)
+        res = simulate(
+            hw,
+            r.model,
+            int(bits),
+            int(r.a_bits),
+            int(r.batch),
+            int(r.context),
+            overrides=overrides,
+            group_size=int(block),
+        )
+        b = res.breakdown_s
+        measured_step = float(r.batch) / float(r.tokens_per_s)
+        gemv_cmp = b["cpu_gemv_s"] + b["gpu_gemv_s"]
+        mem_bound = b["dram_s"] > 0
+        rest = res.step_s - b["dram_s"] - gemv_cmp  # attention, elementwise, conversion
+        row = {
+            "row_id": r.row_id,
+            "system": r.system,
+            "hw_description": r.hw_description,
+            "model": r.model,
+            "quant_type": r.quant_type,
+            "w_bits": float(r.w_bits),
+            "batch": int(r.batch),
+            "threads": int(r.threads),
+            "measured_tokens_per_s": float(r.tokens_per_s),
+            "predicted_tokens_per_s": res.tokens_per_s,
+            "memory_bound_tokens_per_s": res.memory_bound_tokens_per_s,
+            "compute_bound_tokens_per_s": res.compute_bound_tokens_per_s,
+            "error_pct": 100.0 * (res.tokens_per_s / float(r.tokens_per_s) - 1.0),
+            "bound": "memory" if mem_bound else "compute",
+            "bw_key": BW_KEY[hw.system],
+            "implied_bw_efficiency": float("nan"),
+            "kernel_key": KERNEL_KEY[hw.system],
+            "implied_kernel_efficiency": float("nan"),
+        }
+        target = measured_step - rest  # time the GEMVs must take for the prediction to match
+        if target > 0:
+            gemv_s = b["dram_s"] + gemv_cmp
+            if mem_bound:
+                row["implied_bw_efficiency"] = hw.value(BW_KEY[hw.system]) * gemv_s / target
+            else:
+                row["implied_kernel_efficiency"] = hw.value(KERNEL_KEY[hw.system]) * gemv_cmp / target
+        out.append(row)
+    return pd.DataFrame(out)
