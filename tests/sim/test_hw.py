@@ -18,6 +18,7 @@ NAMES = [
     "x86_host",
     "graviton3",
     "graviton4",
+    "altra_max",
 ]
 
 

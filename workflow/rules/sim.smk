@@ -128,7 +128,8 @@ rule sim_published_calibration:
     input:
         published="data/calibration/published_decode.csv",
         hw=expand(
-            "config/hw/{hw}.yaml", hw=["graviton2", "graviton3", "graviton4", "v100"]
+            "config/hw/{hw}.yaml",
+            hw=["altra_max", "graviton2", "graviton3", "graviton4", "v100"],
         ),
     output:
         table=f"{RES}/sim/published_calibration.csv",

@@ -1,4 +1,4 @@
-"""Simulator vs published llama.cpp decode rates (Graviton3/4, V100): data/calibration/published_decode.csv"""
+"""Simulator vs published llama.cpp decode rates: data/calibration/published_decode.csv (sail.sim)."""
 
 from pathlib import Path
 
@@ -23,7 +23,7 @@ with log_to(snakemake.log[0]):
     write_report_table(
         table,
         {"csv": snakemake.output.table, "md": snakemake.output.md},
-        caption="Simulator vs published llama.cpp decode tokens/s (Graviton3/4 CPUs, V100); "
+        caption="Simulator vs published llama.cpp decode tokens/s (Graviton3/4, Altra Max, V100); "
         "error = predicted/measured - 1; implied_* = the efficiency the measurement implies",
     )
     summary = (

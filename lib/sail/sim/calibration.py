@@ -114,6 +114,10 @@ LLAMA_CPP_FORMATS = {
     "Q4_0_4_8": (4, 32, 2),
     "Q4_0_8_8": (4, 32, 2),
     "Q4_1": (4, 32, 4),
+    # Q4_K: 256-weight super-blocks of 8 x 32, 6-bit scale and min per 32 (12 B) plus fp16 d, dmin (4 B) =
+    # 144 B / 256 weights = 2 B of scales per 32 weights. Q4_K_4 is Ampere's 4-row interleave of Q4_K.
+    "Q4_K": (4, 32, 2),
+    "Q4_K_4": (4, 32, 2),
     "Q8_0": (8, 32, 2),
     "F16": (16, 32, 0),  # no block scales; the block size is irrelevant
 }
