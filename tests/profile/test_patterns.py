@@ -1,4 +1,4 @@
-"""Pattern extraction (sail.profile.patterns) against naive.py, with the edge cases of SPEC section 2."""
+"""Pattern extraction (sail.profile.patterns) against profile_naive.py, with the edge cases of SPEC section 2."""
 
 import numpy as np
 import pytest
@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from sail.profile import patterns
 
-import naive
+import profile_naive as naive
 
 
 def random_codes(rng, n, k, a_bits, encoding):

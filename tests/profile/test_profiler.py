@@ -9,7 +9,7 @@ from sail.profile import PRT_HITS_COLUMNS, PatternProfiler, ProfileGrid, prt
 from sail.profile.capture import calibration_windows, position_major_rows
 from sail.profile.patterns import extract_patterns
 
-import naive
+import profile_naive as naive
 
 
 def quantize(x, a_bits):

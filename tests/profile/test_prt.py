@@ -1,4 +1,4 @@
-"""PRT simulation (sail.profile.prt) against the plain-Python twin in naive.py, on random patterns."""
+"""PRT simulation (sail.profile.prt) against the plain-Python twin in profile_naive.py, on random patterns."""
 
 import numpy as np
 import pytest
@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from sail.profile import prt
 from sail.profile.patterns import extract_patterns
 
-import naive
+import profile_naive as naive
 
 
 def skewed_codes(rng, n, k, a_bits):

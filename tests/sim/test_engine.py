@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from sail.sim import MODELS, NotModelled, simulate, sweep
 
-import naive
+import sim_naive as naive
 
 SYSTEMS = ["graviton2", "sail", "v100", "neural_cache", "bfree", "dram_pim"]
 
