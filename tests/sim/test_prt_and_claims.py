@@ -69,9 +69,13 @@ def test_prt_claim_verdicts():
             "n_bw": 4,
         }
     )
-    assert prt_claim(rows).verdict == "reproduced"
-    assert prt_claim(rows.assign(cycle_saving_fraction=[0.05, 0.06])).verdict == "not reproduced"
-    assert prt_claim(rows.iloc[:0]).verdict == "not testable"
+    assert prt_claim(rows, n_bw=4, a_bits=8).verdict == "reproduced"
+    assert prt_claim(rows.assign(cycle_saving_fraction=[0.05, 0.06]), n_bw=4, a_bits=8).verdict == "not reproduced"
+    assert prt_claim(rows.iloc[:0], n_bw=4, a_bits=8).verdict == "not testable"
+    # another LUT width's better saving must not stand in for SAIL's own point
+    other = pd.concat([rows.assign(cycle_saving_fraction=[0.05, 0.06]), rows.assign(n_bw=2)])
+    assert prt_claim(other, n_bw=4, a_bits=8).our_value == "5.0 %"
+    assert prt_claim(rows, n_bw=5, a_bits=8).verdict == "not testable"
 
 
 def test_speedup_claim_verdicts():

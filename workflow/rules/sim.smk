@@ -43,6 +43,7 @@ rule sim_prt_saving:
     params:
         model=stage("sim")["prt_model"],
         w_bits=stage("sim")["prt_w_bits"],
+        a_bits=max(stage("sim")["a_bits"]),
     script:
         "../scripts/sim_prt.py"
 

@@ -12,6 +12,7 @@ with log_to(snakemake.log[0]):
         sail, read_table(snakemake.input.prt), model=snakemake.params.model, w_bits=snakemake.params.w_bits
     )
     write_table(saving, snakemake.output.saving)
-    claim = prt_claim(default_point(saving))
+    # The claim is judged at the simulator's own LUT width and activation width, not the best profiled point.
+    claim = prt_claim(default_point(saving), n_bw=int(sail.value("csram.n_bw")), a_bits=snakemake.params.a_bits)
     log.info("prt_cycles: %s (%s)", claim.our_value, claim.verdict)
     write_claim(claim, snakemake.output.claim)

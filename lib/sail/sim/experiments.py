@@ -259,15 +259,17 @@ def region_summary(region: pd.DataFrame) -> str:
     return "; ".join(f"{p} in {{{', '.join(g.value)}}}" for p, g in holds.groupby("parameter", sort=True))
 
 
-def prt_claim(default_rows: pd.DataFrame) -> ClaimResult:
-    """The aggregate (layer_type=all) saving at the default PRT point; the range over batches is in ``why``."""
+def prt_claim(default_rows: pd.DataFrame, n_bw: int, a_bits: int) -> ClaimResult:
+    """The aggregate (layer_type=all) saving at the default PRT point and SAIL's ``n_bw``/``a_bits``, batch 1;
+    the range over batches is in ``why``."""
+    default_rows = default_rows[(default_rows.n_bw == n_bw) & (default_rows.a_bits == a_bits)]
     if default_rows.empty:
         return ClaimResult(
             "prt_cycles",
             "n/a",
             "no default PRT point in the profile",
             "not testable",
-            "the profiling table has no twos_complement/lru/32-entry/no-zero-skip rows",
+            f"the profiling table has no twos_complement/lru/32-entry/no-zero-skip rows at n_bw={n_bw}, a_bits={a_bits}",
         )
     b1 = default_rows.sort_values("batch").iloc[0]
     lo, hi = default_rows.cycle_saving_fraction.min(), default_rows.cycle_saving_fraction.max()
