@@ -24,7 +24,7 @@ class HwError(ValueError):
 
 
 class NotModelled(ValueError):
-    """The requested case is outside what the model covers (raised instead of a placeholder value)."""
+    """The requested case is outside what the model covers; raised so that no made-up value reaches a ratio."""
 
 
 @dataclass(frozen=True)
