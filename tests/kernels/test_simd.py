@@ -293,7 +293,7 @@ def test_registered_in_the_benchmark():
 
     assert "act_lut_simd" in KERNELS and "act_lut_simd_portable" in KERNELS
     cfg = BenchConfig(shapes=[[64, 128]], batch_shapes=[[64, 128]], w_bits=[2], batch_w_bits=[2], batches=[1, 2],
-                      threads=[1], reps=2, group_size=64, a_bits=8, n_bw=4,
+                      threads=[1], reps=2, group_size=64, a_bits=8, weight_lut_n_bw=[4],
                       kernels=["dequant", "act_lut_simd", "act_lut_simd_portable"],
                       weight_lut_w_bits=[], rotate_factor=0.001, bandwidth_bytes=2 << 20, seed=0)
     df, _ = run_benchmark(cfg, progress=False)

@@ -13,9 +13,11 @@ from sail.kernels.act_lut import act_lut_gemv
 from sail.kernels.dequant import dequant_gemv
 from sail.kernels.simd import SimdPrepared, prepare_simd, simd_gemv
 from sail.kernels.typeconv import dequantize_bitserial, quantize_bitserial
-from sail.kernels.lut_gemv import (LutCounters, activation_patterns, lut_gemv, lut_gemv_packed,
+from sail.kernels.lut_gemv import (LutCounters, WlutPrepared, activation_patterns, lut_gemv, lut_gemv_packed,
+                                   lut_gemv_prepared, prepare_wlut,
                                    lut_gemv_grouped, lut_gemv_pattern_aware, weight_lut_linear)
 
 __all__ = ["LutCounters", "act_lut_gemv", "activation_patterns", "dequant_gemv", "dequantize_bitserial", "quantize_bitserial", "lut_gemv",
-           "lut_gemv_grouped", "lut_gemv_packed", "lut_gemv_pattern_aware", "prepare_simd",
+           "lut_gemv_grouped", "lut_gemv_packed", "lut_gemv_pattern_aware", "lut_gemv_prepared", "prepare_simd",
+           "prepare_wlut", "WlutPrepared",
            "SimdPrepared", "simd_gemv", "weight_lut_linear"]

@@ -35,7 +35,7 @@ from numba import njit, prange
 
 from sail.kernels.act_lut import act_lut_gemv
 from sail.kernels.dequant import dequant_gemv
-from sail.kernels.lut_gemv import lut_gemv_packed
+from sail.kernels.lut_gemv import lut_gemv_prepared, prepare_wlut
 from sail.kernels.simd import prepare_simd, resolve_impl, simd_gemv
 from sail.quant.packing import PackedLinear
 
@@ -57,7 +57,7 @@ KERNELS = {
                     "(portable numba fallback when absent; sail.kernels.simd_gemv on the prepared layout)",
     "act_lut_simd_portable": "act_lut_simd forced onto its portable numba path (bit-identical results; what CPUs "
                              "without AVX-512 VBMI/VNNI get)",
-    "weight_lut": "numba SAIL weight-LUT, bit-serial int activations (sail.kernels.lut_gemv_packed)",
+    "weight_lut": "numba SAIL weight-LUT, row-broadcast tables, bit-serial int activations (sail.kernels.lut_gemv_prepared)",
 }
 BASELINES = ("numpy_fp32", "torch_fp32", "torch_int8_dynamic")
 
@@ -255,7 +255,7 @@ def _packed_reference(p: PackedLinear, x):
     return dequant_linear(p.codes(), p.scale, p.zero, p.group_size, x)
 
 
-def build_candidates(kernels, m, k, w_bits_list, batch, group_size, a_bits, n_bw, l3, rotate_factor, rng,
+def build_candidates(kernels, m, k, w_bits_list, batch, group_size, a_bits, weight_lut_n_bw, l3, rotate_factor, rng,
                      weight_lut_w_bits):
     """The candidates of one (shape, batch) group, each with its rotating set of weight copies."""
     import torch
@@ -335,13 +335,22 @@ def build_candidates(kernels, m, k, w_bits_list, batch, group_size, a_bits, n_bw
                 f, nb = (lambda p, xx, g=g: act_lut_gemv(p, xx, g=g)), g
             cands.append(Candidate(kn, w_bits, 32, nb, one.nbytes, copies, f, x, check_fn(f)))
         if want_wlut:
-            # integer kernel: rel_err against the exact Q @ X is 0.0 exactly when it is bit-exact
-            def wl_check(copies=copies):
-                y = lut_gemv_packed(copies[0], xi, a_bits, n_bw)
-                return _rel_err(y, (copies[0].codes().astype(np.int64) @ xi).astype(np.float64))
+            # the one-off re-layout (prepare_wlut) is load-time work, logged and not timed; the prepared
+            # codes are 1 byte per weight, so their own size sets how many copies rotate through L3
+            t0 = time.perf_counter()
+            wl_copies = [prepare_wlut(copies[0])]
+            wl_copies += [prepare_wlut(copies[i % len(copies)])
+                          for i in range(1, n_copies_for(wl_copies[0].nbytes, l3, rotate_factor))]
+            log.info("weight_lut prepare, %dx%d w_bits %d: %.2f ms per matrix", m, k, w_bits,
+                     (time.perf_counter() - t0) / len(wl_copies) * 1e3)
+            exact = (copies[0].codes().astype(np.int64) @ xi).astype(np.float64)
+            for nbw in weight_lut_n_bw:
+                # integer kernel: rel_err against the exact Q @ X is 0.0 exactly when it is bit-exact
+                def wl_check(nbw=nbw):
+                    return _rel_err(lut_gemv_prepared(wl_copies[0], xi, a_bits, nbw), exact)
 
-            cands.append(Candidate("weight_lut", w_bits, a_bits, n_bw, one.nbytes, copies,
-                                   lambda p, xx: lut_gemv_packed(p, xx, a_bits, n_bw), xi, wl_check))
+                cands.append(Candidate("weight_lut", w_bits, a_bits, nbw, wl_copies[0].nbytes, wl_copies,
+                                       lambda pr, xx, nbw=nbw: lut_gemv_prepared(pr, xx, a_bits, nbw), xi, wl_check))
     return cands
 
 
@@ -374,7 +383,7 @@ class BenchConfig:
     reps: int
     group_size: int
     a_bits: int  # activation bits of the weight-LUT
-    n_bw: int
+    weight_lut_n_bw: list  # LUT widths of the weight-LUT (each a candidate; the first is SAIL's default)
     kernels: list
     weight_lut_w_bits: list
     rotate_factor: float
@@ -394,6 +403,9 @@ def check_config(cfg: BenchConfig) -> None:
         raise ValueError(f"act_lut_simd needs group_size a multiple of 32, got {cfg.group_size}")
     if cfg.reps < 1:
         raise ValueError(f"reps must be >= 1, got {cfg.reps}")
+    bad = [n for n in cfg.weight_lut_n_bw if not (isinstance(n, int) and 1 <= n <= 8)]
+    if bad or not cfg.weight_lut_n_bw:
+        raise ValueError(f"weight_lut_n_bw must be a non-empty list of integers in 1..8, got {cfg.weight_lut_n_bw!r}")
 
 
 def run_benchmark(cfg: BenchConfig, progress: bool = True):
@@ -430,7 +442,7 @@ def run_benchmark(cfg: BenchConfig, progress: bool = True):
     bar = tqdm(total=len(groups) * cfg.reps, desc="kernel bench (reps)", disable=not progress, mininterval=5)
     for gi, (m, k, batch, t, wbl) in enumerate(groups):
         rng = np.random.default_rng([cfg.seed, gi])
-        cands = build_candidates(cfg.kernels, m, k, wbl, batch, cfg.group_size, cfg.a_bits, cfg.n_bw, l3,
+        cands = build_candidates(cfg.kernels, m, k, wbl, batch, cfg.group_size, cfg.a_bits, cfg.weight_lut_n_bw, l3,
                                  cfg.rotate_factor, rng, cfg.weight_lut_w_bits)
         pin_threads(t)
         times = time_group(cands, cfg.reps, bar)

@@ -12,6 +12,14 @@ Per-plane partial sums are accumulated first and shifted once per row
 (``sum_i sign_i 2**i sum_j T_j[p_ij]`` equals ``sum_j sum_i sign_i 2**i T_j[p_ij]`` exactly in
 integers); the number of table reads is unchanged.
 
+The fast path (:func:`lut_gemv_prepared`) follows SAIL's memory organisation: a looked-up table row
+holds ``T_j[p]`` of many output rows side by side (a tile of ``WLUT_TILE`` rows here, all M columns
+of the SRAM array in SAIL), so one pattern drives one contiguous vector add. Per token the work is
+``a_bits`` row-lookups and, amortised over the batch, ``2**n_bw - 1`` row-writes of table building
+per LUT group: the per-token time falls with batch only as far as table building dominates, i.e.
+``(build / B + a_bits) / (build + a_bits)`` in row-operations (``n_bw`` 4, A8: 0.44 at batch 32;
+``n_bw`` 8: 0.06).
+
 K not a multiple of ``n_bw`` is padded with zero channels (code 0, activation 0), which leaves
 the result exact; the counters then describe the padded ``K_pad = ceil(K / n_bw) * n_bw``.
 
@@ -197,112 +205,82 @@ def _build_table(codes, base, n_bw, table):
             table[half + p] = table[p] + w
 
 
-@njit(inline="always")
-def _row_dot(codes, pats, n_bw, a_bits, table, part, out_row):
-    # pats is (groups, a_bits * batch): one flat presentation loop per group (a gather LLVM can
-    # vectorise); part holds the per-(plane, token) sums, int32 (|sum| <= K * 255 < 2**31, checked)
-    ng = pats.shape[0]
-    npres = pats.shape[1]
-    batch = npres // a_bits
-    part[:] = 0
-    for j in range(ng):
-        _build_table(codes, j * n_bw, n_bw, table)
-        for n in range(npres):
-            part[n] += table[pats[j, n]]
-    for b in range(batch):
-        acc = np.int64(0)
-        for i in range(a_bits - 1):
-            acc += np.int64(part[i * batch + b]) << i
-        acc -= np.int64(part[(a_bits - 1) * batch + b]) << (a_bits - 1)
-        out_row[b] = acc
+# Row-broadcast layout (SAIL's dataflow): one looked-up table row serves every matrix row. In SAIL
+# the pattern selects one SRAM row that holds ``T_j[p]`` of all M output rows side by side; here a
+# tile of WLUT_TILE output rows keeps ``table[p, 0:WLUT_TILE]`` contiguous, so a lookup is one
+# contiguous vector add over the tile (LLVM vectorises the fixed-length lane loops) instead of a
+# scalar gather per row. Table building is vectorised the same way.
+WLUT_TILE = 64
 
 
-@njit(inline="always")
-def _row_pair_dot(codes0, codes1, pats, n_bw, a_bits, table, part, out0, out1):
-    # Two rows per lookup (SIMD within a register): entry p holds T_row0[p] in the low and T_row1[p]
-    # in the high 32 bits of one int64. All subset sums and per-plane partial sums are >= 0 and
-    # < K * 255 < 2**31 (checked by the caller), so the low lane never carries into the high one
-    # and packed additions are exact lane by lane. Same tables, same lookups per row: half the loads.
-    ng = pats.shape[0]
-    npres = pats.shape[1]
-    batch = npres // a_bits
-    part[:] = 0
-    for j in range(ng):
-        table[0] = 0
-        for t in range(n_bw):
-            w = np.int64(codes0[j * n_bw + t]) | (np.int64(codes1[j * n_bw + t]) << 32)
-            half = 1 << t
-            for p in range(half):
-                table[half + p] = table[p] + w
-        for n in range(npres):
-            part[n] += table[pats[j, n]]
-    for b in range(batch):
-        acc0 = np.int64(0)
-        acc1 = np.int64(0)
-        for i in range(a_bits):
-            v = part[i * batch + b]
-            lo = v & 0xFFFFFFFF
-            hi = v >> 32
-            if i == a_bits - 1:
-                acc0 -= lo << i
-                acc1 -= hi << i
-            else:
-                acc0 += lo << i
-                acc1 += hi << i
-        out0[b] = acc0
-        out1[b] = acc1
+@dataclass(frozen=True)
+class WlutPrepared:
+    """Codes re-laid out once (at load time) for :func:`lut_gemv_prepared`.
+
+    ``codes[tile, k, lane]`` (uint8) is the code of row ``tile * WLUT_TILE + lane`` at input channel
+    ``k``; rows are zero-padded to a multiple of ``WLUT_TILE`` and channels to ``K + MAX_N_BW - 1``
+    (zero codes with zero activations leave every dot product exact, for any ``n_bw``).
+    One byte per weight, whatever ``w_bits``: the weight-LUT is compute-bound, not bandwidth-bound.
+    """
+
+    codes: np.ndarray
+    w_bits: int
+    m: int
+    k: int
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes one GEMV reads from the weights (the re-laid-out codes, padding included)."""
+        return int(self.codes.nbytes)
+
+
+def prepare_wlut(p) -> WlutPrepared:
+    """Re-lay out a :class:`PackedLinear` once for :func:`lut_gemv_prepared`."""
+    if not isinstance(p, PackedLinear):
+        raise ValueError(f"expected a PackedLinear, got {type(p).__name__}")
+    return _prepare_codes(p.codes(), p.w_bits)
+
+
+def _prepare_codes(q: np.ndarray, w_bits: int) -> WlutPrepared:
+    m, k = q.shape
+    tiles = -(-m // WLUT_TILE)
+    lay = np.zeros((tiles * WLUT_TILE, k + MAX_N_BW - 1), dtype=np.uint8)
+    lay[:m, :k] = q
+    lay = np.ascontiguousarray(lay.reshape(tiles, WLUT_TILE, -1).transpose(0, 2, 1))
+    return WlutPrepared(codes=lay, w_bits=int(w_bits), m=int(m), k=int(k))
 
 
 @njit(parallel=True, cache=True)
-def _wlut_codes(q, pats, n_bw, a_bits, out):
-    m = q.shape[0]
-    batch = out.shape[1]
-    for rp in prange((m + 1) // 2):
-        r = 2 * rp
-        if r + 1 < m:
-            table = np.empty(1 << n_bw, dtype=np.int64)
-            part = np.empty(a_bits * batch, dtype=np.int64)
-            _row_pair_dot(q[r], q[r + 1], pats, n_bw, a_bits, table, part, out[r], out[r + 1])
-        else:
-            table32 = np.empty(1 << n_bw, dtype=np.int32)
-            part32 = np.empty(a_bits * batch, dtype=np.int32)
-            _row_dot(q[r], pats, n_bw, a_bits, table32, part32, out[r])
-
-
-@njit(inline="always")
-def _unpack_row(planes, r, k, codes):
-    w_bits = planes.shape[0]
-    kb = planes.shape[2]
-    codes[:] = 0
-    for bb in range(w_bits):
-        for jb in range(kb):
-            byte = planes[bb, r, jb]
-            if byte == 0:
-                continue
-            for t in range(8):
-                kk = jb * 8 + t
-                if kk < k:
-                    codes[kk] |= np.uint8(((byte >> t) & 1) << bb)
-
-
-@njit(parallel=True, cache=True)
-def _wlut_packed(planes, k, k_pad, pats, n_bw, a_bits, out):
-    m = planes.shape[1]
-    batch = out.shape[1]
-    for rp in prange((m + 1) // 2):
-        r = 2 * rp
-        codes0 = np.zeros(max(k_pad, planes.shape[2] * 8), dtype=np.uint8)
-        _unpack_row(planes, r, k, codes0)
-        if r + 1 < m:
-            codes1 = np.zeros(max(k_pad, planes.shape[2] * 8), dtype=np.uint8)
-            _unpack_row(planes, r + 1, k, codes1)
-            table = np.empty(1 << n_bw, dtype=np.int64)
-            part = np.empty(a_bits * batch, dtype=np.int64)
-            _row_pair_dot(codes0, codes1, pats, n_bw, a_bits, table, part, out[r], out[r + 1])
-        else:
-            table32 = np.empty(1 << n_bw, dtype=np.int32)
-            part32 = np.empty(a_bits * batch, dtype=np.int32)
-            _row_dot(codes0, pats, n_bw, a_bits, table32, part32, out[r])
+def _wlut_tiled(codes, pats, n_bw, a_bits, out):
+    tiles = codes.shape[0]
+    ng = pats.shape[0]
+    npres = pats.shape[1]
+    batch = npres // a_bits
+    m = out.shape[0]
+    for tile in prange(tiles):
+        table = np.empty((1 << n_bw, WLUT_TILE), dtype=np.int16)  # entries <= n_bw * 255
+        part = np.zeros((npres, WLUT_TILE), dtype=np.int32)
+        for j in range(ng):
+            for lane in range(WLUT_TILE):
+                table[0, lane] = 0
+            for t in range(n_bw):  # doubling, as _build_table, on all rows of the tile at once
+                half = 1 << t
+                ch = j * n_bw + t
+                for p in range(half):
+                    for lane in range(WLUT_TILE):
+                        table[half + p, lane] = table[p, lane] + np.int16(codes[tile, ch, lane])
+            for n in range(npres):
+                p = pats[j, n]
+                for lane in range(WLUT_TILE):
+                    part[n, lane] += table[p, lane]
+        r0 = tile * WLUT_TILE
+        for lane in range(min(WLUT_TILE, m - r0)):
+            for b in range(batch):
+                acc = np.int64(0)
+                for i in range(a_bits - 1):
+                    acc += np.int64(part[i * batch + b, lane]) << i
+                acc -= np.int64(part[(a_bits - 1) * batch + b, lane]) << (a_bits - 1)
+                out[r0 + lane, b] = acc
 
 
 @njit(parallel=True, cache=True)
@@ -390,35 +368,32 @@ def lut_gemv(q_codes, x_int, w_bits: int, a_bits: int, n_bw: int) -> np.ndarray:
     Returns (M,) or (M, B) int64. K not a multiple of ``n_bw`` is zero-padded (exact).
     """
     w_bits = _check_int_in("w_bits", w_bits, 1, 8)
+    q = check_codes(q_codes, w_bits)
+    return lut_gemv_prepared(_prepare_codes(q, w_bits), x_int, a_bits, n_bw)
+
+
+def lut_gemv_prepared(prep: WlutPrepared, x_int, a_bits: int, n_bw: int) -> np.ndarray:
+    """:func:`lut_gemv` on a layer prepared once by :func:`prepare_wlut` (the benchmarked fast path)."""
+    if not isinstance(prep, WlutPrepared):
+        raise ValueError(f"expected a WlutPrepared, got {type(prep).__name__}")
     a_bits = _check_int_in("a_bits", a_bits, 1, MAX_A_BITS)
     n_bw = _check_int_in("n_bw", n_bw, 1, MAX_N_BW)
-    q = check_codes(q_codes, w_bits)
     vec = np.ndim(x_int) == 1
-    x = check_activations(x_int, a_bits, q.shape[1])
-    q, x, _ = _pad_k(q, x, n_bw)
-    _check_int32_sums(q.shape[1])
+    x = check_activations(x_int, a_bits, prep.k)
+    k_pad = -(-prep.k // n_bw) * n_bw
+    _check_int32_sums(k_pad)
+    if k_pad != prep.k:
+        x = np.concatenate([x, np.zeros((k_pad - prep.k, x.shape[1]), x.dtype)], axis=0)
     pats = activation_patterns(x, a_bits, n_bw)
-    out = np.empty((q.shape[0], x.shape[1]), dtype=np.int64)
-    _wlut_codes(np.ascontiguousarray(q), _flat(pats), n_bw, a_bits, out)
+    out = np.empty((prep.m, x.shape[1]), dtype=np.int64)
+    _wlut_tiled(prep.codes, _flat(pats), n_bw, a_bits, out)
     return out[:, 0] if vec else out
 
 
 def lut_gemv_packed(p: PackedLinear, x_int, a_bits: int, n_bw: int) -> np.ndarray:
-    """Integer dot products ``Q @ X`` from the packed bit-plane layout (the fast path on stored layers)."""
-    if not isinstance(p, PackedLinear):
-        raise ValueError(f"expected a PackedLinear, got {type(p).__name__}")
-    a_bits = _check_int_in("a_bits", a_bits, 1, MAX_A_BITS)
-    n_bw = _check_int_in("n_bw", n_bw, 1, MAX_N_BW)
-    vec = np.ndim(x_int) == 1
-    x = check_activations(x_int, a_bits, p.k)
-    k_pad = -(-p.k // n_bw) * n_bw
-    _check_int32_sums(k_pad)
-    if k_pad != p.k:
-        x = np.concatenate([x, np.zeros((k_pad - p.k, x.shape[1]), x.dtype)], axis=0)
-    pats = activation_patterns(x, a_bits, n_bw)
-    out = np.empty((p.m, x.shape[1]), dtype=np.int64)
-    _wlut_packed(p.planes, p.k, k_pad, _flat(pats), n_bw, a_bits, out)
-    return out[:, 0] if vec else out
+    """Integer dot products ``Q @ X`` from the packed bit-plane layout (re-laid out on every call;
+    prepare once with :func:`prepare_wlut` when the layer is used repeatedly)."""
+    return lut_gemv_prepared(prepare_wlut(p), x_int, a_bits, n_bw)
 
 
 def lut_gemv_pattern_aware(q_codes, x_int, w_bits: int, a_bits: int, n_bw: int, prt_entries: int = 32,

@@ -9,11 +9,12 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import ScalarFormatter
 
 from sail.plots.style import DOUBLE_COLUMN_IN, apply_style
 
 KERNEL_LABELS = {
-    "weight_lut": "weight-LUT (SAIL, int A8)",
+    "weight_lut": "weight-LUT (SAIL, int A8, fastest n_bw)",
     "act_lut_g4": "activation-LUT g=4 (T-MAC style)",
     "act_lut_g8": "activation-LUT g=8",
     "act_lut_simd": "activation-LUT g=4, int8 register tables (SIMD)",
@@ -40,10 +41,22 @@ def _headline_shape(bench: pd.DataFrame) -> tuple[int, int]:
     return tuple(int(v) for v in n.idxmax())
 
 
+def fastest_weight_lut(bench: pd.DataFrame) -> pd.DataFrame:
+    """``bench`` with the weight-LUT reduced to its fastest ``n_bw`` per (shape, bits, batch, threads)."""
+    wl = bench[bench.kernel == "weight_lut"]
+    if wl.empty:
+        return bench
+    keys = ["m", "k", "w_bits", "batch", "threads"]
+    best = wl.loc[wl.groupby(keys).median_s.idxmin()]
+    return pd.concat([bench[bench.kernel != "weight_lut"], best]).sort_index()
+
+
 def plot_kernels(bench: pd.DataFrame, machine: pd.DataFrame):
     """fig04: (a) latency vs w_bits at the headline shape, batch 1, 1 thread, with the DRAM roofline;
-    (b) fraction of the measured DRAM roofline per kernel and shape at 2 bits; (c) 2 vs 1 thread."""
+    (b) fraction of the measured DRAM roofline per kernel and shape at 2 bits; (c) 2 vs 1 thread.
+    The weight-LUT is shown at its fastest measured ``n_bw``."""
     apply_style()
+    bench = fastest_weight_lut(bench)
     col = _colors()
     m, k = _headline_shape(bench)
     t1 = int(bench.threads.min())
@@ -111,14 +124,31 @@ def amortisation_fit(d: pd.DataFrame) -> tuple[float, float]:
     return float(t0), float(t1)
 
 
-def crossover_batch(bench: pd.DataFrame, w_bits: int, a: str = "weight_lut", b: str = "act_lut_g8"):
-    """Smallest measured batch where kernel ``a``'s per-token time <= kernel ``b``'s, or None."""
-    sa = bench[(bench.kernel == a) & (bench.w_bits == w_bits)].set_index("batch").per_token_s
+def crossover_batch(bench: pd.DataFrame, w_bits: int, a: str = "weight_lut", b: str = "act_lut_g8",
+                    n_bw: int | None = None):
+    """Smallest measured batch where kernel ``a``'s per-token time <= kernel ``b``'s, or None
+    (``n_bw`` selects kernel ``a``'s rows when it was measured at several)."""
+    da = bench[(bench.kernel == a) & (bench.w_bits == w_bits)]
+    if n_bw is not None:
+        da = da[da.n_bw == n_bw]
+    sa = da.set_index("batch").per_token_s
     sb = bench[(bench.kernel == b) & (bench.w_bits == w_bits)].set_index("batch").per_token_s
+    if not (sa.index.is_unique and sb.index.is_unique):
+        raise ValueError(f"several rows per batch for {a!r}/{b!r} at w_bits={w_bits}: pass n_bw")
     for batch in sorted(set(sa.index) & set(sb.index)):
         if sa[batch] <= sb[batch]:
             return int(batch)
     return None
+
+
+def op_count_ratio(n_bw: int, a_bits: int, batch: int) -> float:
+    """Per-token weight-LUT work at ``batch`` over that at batch 1, in table operations
+    (:func:`sail.sim.opcount.lut_gemv`: build adds amortised over the batch, lookups per token)."""
+    from sail.sim import opcount
+
+    one = opcount.lut_gemv(1, n_bw, n_bw, a_bits, 1)
+    many = opcount.lut_gemv(1, n_bw, n_bw, a_bits, batch)
+    return (many.table_build_adds + many.lookups) / batch / (one.table_build_adds + one.lookups)
 
 
 def batch_sweep(bench: pd.DataFrame) -> pd.DataFrame:
@@ -129,52 +159,72 @@ def batch_sweep(bench: pd.DataFrame) -> pd.DataFrame:
 
 
 def plot_batching(bench: pd.DataFrame):
-    """fig05: per-token time vs batch (a) and the weight-LUT's amortisation of its per-call cost (b)."""
+    """fig05: per-token time vs batch (a) and the weight-LUT's amortisation of its table building per
+    ``n_bw`` (b), with the op-count expectation of the per-token ratio."""
     apply_style()
     col = _colors()
     d = batch_sweep(bench)
     m, k, t = int(d.m.iloc[0]), int(d.k.iloc[0]), int(d.threads.iloc[0])
-    wbl = sorted(d[d.kernel == "weight_lut"].w_bits.unique()) or sorted(d[d.kernel.isin(PACKED)].w_bits.unique())
-    fig, axes = plt.subplots(1, 2, figsize=(DOUBLE_COLUMN_IN, 2.6))
+    wl = d[d.kernel == "weight_lut"]
+    wbl = sorted(wl.w_bits.unique()) or sorted(d[d.kernel.isin(PACKED)].w_bits.unique())
+    nbwl = sorted(wl.n_bw.unique())
+    fig, axes = plt.subplots(1, 2, figsize=(DOUBLE_COLUMN_IN, 2.8))
     ax = axes[0]
-    styles = ["-", "--", ":"]
-    for kn in ["weight_lut", "act_lut_g8", "act_lut_g4", "dequant", "numpy_fp32"]:
+    styles = ["-", "--", ":", "-."]
+    markers = ["o", "s", "^", "D"]
+    for kn in ["weight_lut", "act_lut_simd", "act_lut_g8", "dequant", "numpy_fp32"]:
         for wi, wb in enumerate(wbl):
-            dd = d[(d.kernel == kn) & ((d.w_bits == wb) | (kn == "numpy_fp32"))].sort_values("batch")
-            if not len(dd) or (kn == "numpy_fp32" and wi > 0):
-                continue
-            lab = KERNEL_LABELS[kn] + ("" if kn == "numpy_fp32" else f", w{wb}")
-            ax.plot(dd.batch, dd.per_token_s * 1e3, marker="o", ms=3, lw=1, ls=styles[wi % 3], color=col[kn], label=lab)
+            for ni, nb in enumerate(nbwl if kn == "weight_lut" else [None]):
+                dd = d[(d.kernel == kn) & ((d.w_bits == wb) | (kn == "numpy_fp32"))]
+                if nb is not None:
+                    dd = dd[dd.n_bw == nb]
+                dd = dd.sort_values("batch")
+                if not len(dd) or (kn == "numpy_fp32" and wi > 0):
+                    continue
+                lab = KERNEL_LABELS[kn].replace(", fastest n_bw", f", n_bw={nb}") if nb else KERNEL_LABELS[kn]
+                lab += "" if kn == "numpy_fp32" else f", w{wb}"
+                ax.plot(dd.batch, dd.per_token_s * 1e3, marker=markers[ni % 4] if nb else "o", ms=3, lw=1,
+                        ls=styles[wi % 4], color=col[kn], label=lab)
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
+    ax.xaxis.set_major_formatter(ScalarFormatter())
     ax.set_xlabel("batch (tokens per GEMV)")
     ax.set_ylabel("time per token (ms)")
     notes = []
     for wb in wbl:
-        c = crossover_batch(d, wb)
-        notes.append(f"w{wb}: weight-LUT <= act-LUT g8 " + (f"from batch {c}" if c else "at no measured batch"))
-    ax.set_title(f"(a) {m}x{k}, {t} thread\n" + "; ".join(notes), fontsize=6)
-    ax.legend(fontsize=5)
+        for ref in ("act_lut_simd", "act_lut_g8"):
+            if not (d.kernel == ref).any():
+                continue
+            cs = {nb: crossover_batch(d, wb, b=ref, n_bw=nb) for nb in nbwl}
+            hit = {nb: c for nb, c in cs.items() if c}
+            notes.append(f"w{wb} weight-LUT <= {ref}: " + (", ".join(f"n_bw {nb} from B={c}" for nb, c in hit.items())
+                                                        if hit else "at no measured batch"))
+    ax.set_title(f"(a) {m}x{k}, {t} thread\n" + "\n".join(notes), fontsize=6)
+    ax.legend(fontsize=4.5, ncol=1)
     ax = axes[1]
+    a_bits = int(wl.a_bits.iloc[0]) if len(wl) else 8
     for wi, wb in enumerate(wbl):
-        dd = d[(d.kernel == "weight_lut") & (d.w_bits == wb)].sort_values("batch")
-        if len(dd) < 2:
-            continue
-        t0, t1 = amortisation_fit(dd)
-        bb = dd.batch.to_numpy(float)
-        ax.plot(bb, dd.per_token_s * 1e3, "o", ms=3, color=col["weight_lut"], label=f"measured, w{wb}" if wi == 0 else None,
-                mfc="none" if wi else None)
-        ax.plot(bb, (t0 / bb + t1) * 1e3, ls=styles[wi % 3], lw=1, color="k",
-                label=f"fit w{wb}: {t0 * 1e3:.1f} ms/call + {t1 * 1e3:.2f} ms/token")
-        ratio = float(dd.per_token_s.iloc[-1] / dd.per_token_s.iloc[0])
-        ax.annotate(f"w{wb}: per-token(B={int(bb[-1])}) / per-token(B=1) = {ratio:.2f}", (0.02, 0.04 + 0.08 * wi),
-                    xycoords="axes fraction", fontsize=6)
+        for ni, nb in enumerate(nbwl):
+            dd = wl[(wl.w_bits == wb) & (wl.n_bw == nb)].sort_values("batch")
+            if len(dd) < 2 or int(dd.batch.iloc[0]) != 1:
+                continue
+            bb = dd.batch.to_numpy(float)
+            rel = dd.per_token_s.to_numpy(float) / float(dd.per_token_s.iloc[0])
+            c = f"C{ni}"
+            ax.plot(bb, rel, marker=markers[ni % 4], ms=3, lw=1, ls=styles[wi % 4], color=c,
+                    label=f"measured n_bw={nb}, w{wb}: {rel[-1]:.3f} at B={int(bb[-1])}")
+            if wi == 0:
+                ax.plot(bb, [op_count_ratio(int(nb), a_bits, int(b)) for b in bb], lw=0.8, ls=":", color=c,
+                        label=f"op count n_bw={nb}: {op_count_ratio(int(nb), a_bits, int(bb[-1])):.3f}")
+    ax.axhline(1 / 8, color="k", lw=0.8, ls="--")
+    ax.annotate("1/8", (1, 1 / 8), xytext=(2, 2), textcoords="offset points", fontsize=6)
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
+    ax.xaxis.set_major_formatter(ScalarFormatter())
     ax.set_xlabel("batch")
-    ax.set_ylabel("weight-LUT time per token (ms)")
-    ax.set_title("(b) table construction amortised over the batch")
-    ax.legend(fontsize=5)
+    ax.set_ylabel("weight-LUT time per token / at batch 1")
+    ax.set_title(f"(b) table building amortised over the batch (A{a_bits})")
+    ax.legend(fontsize=4.5)
     fig.tight_layout()
     return fig
 
