@@ -6,6 +6,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= 2
+# notebook rules call jupyter-nbconvert by name: the venv's tools must come first on PATH
+export PATH := $(abspath $(BIN)):$(PATH)
 SNAKEMAKE := $(BIN)/snakemake --cores $(CORES) --rerun-incomplete
 
 .PHONY: reproduce quick test unit lint report reference-check venv clean-results
