@@ -11,8 +11,10 @@ def _run(tmp_path, name="run"):
     run = tmp_path / name / "results" / "quick"
     write_table(pd.DataFrame({"system": ["cpu", "sail"], "batch": [1, 4], "tokens_per_s": [10.0, 95.5]}),
                 run / "sim" / "decode.csv")
-    write_table(pd.DataFrame({"shape": ["4096x4096"], "latency_s": [0.0123], "ppl": [12.3456]}),
+    write_table(pd.DataFrame({"shape": ["4096x4096"], "w_bits": [2], "n_copies": [5], "latency_s": [0.0123]}),
                 run / "kernels" / "bench.csv")
+    write_table(pd.DataFrame({"method": ["rtn"], "ppl": [12.3456], "tokens_per_s": [150.0]}),
+                run / "quant" / "ppl.csv")
     write_table(pd.DataFrame({"claim_id": ["tpd_cpu"], "our_value": ["8.8x"]}), run / "figures" / "tab04_claims.csv")
     return run
 
@@ -28,9 +30,9 @@ def run_and_ref(tmp_path):
 def test_snapshot_then_compare_is_clean(run_and_ref, capsys):
     run, ref = run_and_ref
     assert sorted(p.relative_to(ref).as_posix() for p in ref.rglob("*.csv")) == [
-        "figures/tab04_claims.csv", "kernels/bench.csv", "sim/decode.csv"]
+        "figures/tab04_claims.csv", "kernels/bench.csv", "quant/ppl.csv", "sim/decode.csv"]
     assert main(["compare", str(run), str(ref)]) == 0
-    assert "REPRODUCED: 3 ok" in capsys.readouterr().out
+    assert "REPRODUCED: 4 ok" in capsys.readouterr().out
 
 
 def _edit(path, **changes):
@@ -41,24 +43,29 @@ def _edit(path, **changes):
     write_table(df, path)
 
 
-@pytest.mark.parametrize("rel, changes, ok", [
-    ("sim/decode.csv", {"tokens_per_s": (1, 95.5 * (1 + 2e-6))}, True),   # format noise: allowed
-    ("sim/decode.csv", {"tokens_per_s": (1, 95.5 * 1.001)}, False),       # modelled numbers are tight
-    ("sim/decode.csv", {"batch": (0, 2)}, False),                         # integers are exact
-    ("sim/decode.csv", {"system": (0, "gpu")}, False),                    # categories are exact
-    ("kernels/bench.csv", {"latency_s": (0, 0.0123 * 1.3)}, True),        # measured timing: loose
-    ("kernels/bench.csv", {"latency_s": (0, 0.0123 * 2.0)}, False),
-    ("kernels/bench.csv", {"ppl": (0, 12.3456 * 1.0005)}, True),
-    ("kernels/bench.csv", {"ppl": (0, 12.3456 * 1.01)}, False),
-    ("figures/tab04_claims.csv", {"our_value": (0, "8.9x")}, False),
+@pytest.mark.parametrize("rel, changes, status", [
+    ("sim/decode.csv", {"tokens_per_s": (1, 95.5 * (1 + 2e-6))}, "ok"),        # format noise: allowed
+    ("sim/decode.csv", {"tokens_per_s": (1, 95.5 * 1.001)}, "mismatch"),       # modelled numbers are tight
+    ("sim/decode.csv", {"batch": (0, 2)}, "mismatch"),                         # integers are exact
+    ("sim/decode.csv", {"system": (0, "gpu")}, "mismatch"),                    # categories are exact
+    ("kernels/bench.csv", {"latency_s": (0, 0.0123 * 1.3)}, "ok"),             # measured: loose
+    ("kernels/bench.csv", {"latency_s": (0, 0.0123 * 2.0)}, "drift"),          # another machine: reported
+    ("kernels/bench.csv", {"n_copies": (0, 20)}, "drift"),                     # measured file: ints too
+    ("kernels/bench.csv", {"w_bits": (0, 3)}, "mismatch"),                     # configuration: exact
+    ("kernels/bench.csv", {"shape": (0, "11008x4096")}, "mismatch"),
+    ("quant/ppl.csv", {"ppl": (0, 12.3456 * 1.0005)}, "ok"),
+    ("quant/ppl.csv", {"ppl": (0, 12.3456 * 1.01)}, "mismatch"),
+    ("quant/ppl.csv", {"tokens_per_s": (0, 300.0)}, "drift"),                  # measured by its name
+    ("figures/tab04_claims.csv", {"our_value": (0, "8.9x")}, "mismatch"),
 ])
-def test_tolerances_per_column(run_and_ref, rel, changes, ok):
+def test_tolerances_per_column(run_and_ref, rel, changes, status):
     run, ref = run_and_ref
     target = run / rel
     _edit(target, **changes)
     verdicts = {v.rel_path: v for v in compare_dirs(run, ref)}
-    assert (verdicts[rel].status == "ok") == ok, verdicts[rel].problems
-    assert main(["compare", str(run), str(ref)]) == (0 if ok else 1)
+    assert verdicts[rel].status == status, verdicts[rel].problems
+    assert main(["compare", str(run), str(ref)]) == (1 if status == "mismatch" else 0)
+    assert main(["compare", "--strict", str(run), str(ref)]) == (0 if status == "ok" else 1)
 
 
 def test_missing_and_unchecked_files(run_and_ref, capsys):
@@ -74,15 +81,22 @@ def test_missing_and_unchecked_files(run_and_ref, capsys):
 
 def test_shape_changes_are_mismatches():
     ref = pd.DataFrame({"a": [1.0, 2.0]})
-    assert compare_frames(ref, ref.rename(columns={"a": "b"}), "x.csv", DEFAULT_TOLERANCES)
-    assert compare_frames(ref, ref.iloc[:1], "x.csv", DEFAULT_TOLERANCES)
-    assert not compare_frames(ref.assign(a=[float("nan"), 1.0]), ref.assign(a=[float("nan"), 1.0]), "x.csv",
-                              DEFAULT_TOLERANCES)
+    for path in ("x.csv", "kernels/bench.csv"):  # a measured table with another shape is a failure too
+        assert compare_frames(ref, ref.rename(columns={"a": "b"}), path, DEFAULT_TOLERANCES)[0]
+        assert compare_frames(ref, ref.iloc[:1], path, DEFAULT_TOLERANCES)[0]
+    nan = ref.assign(a=[float("nan"), 1.0])
+    assert compare_frames(nan, nan, "x.csv", DEFAULT_TOLERANCES) == ([], [])
 
 
 def test_tolerance_rules_first_match_wins():
-    assert tolerance_for("sim/decode.csv", "gemv_s", DEFAULT_TOLERANCES).rel == 1e-5  # modelled, not measured
-    assert tolerance_for("kernels/bench.csv", "gemv_s", DEFAULT_TOLERANCES).rel == 0.5
+    modelled = tolerance_for("sim/decode.csv", "gemv_s", DEFAULT_TOLERANCES)  # the simulator's seconds
+    assert (modelled.rel, modelled.measured) == (1e-5, False)
+    for path, col in (("kernels/bench.csv", "gemv_s"), ("sim/benchmark.csv", "sweep_s"),
+                      ("sim/cpu_calibration.csv", "measured_gops"), ("kernels/compute_ceiling.csv", "gops"),
+                      ("quant/x.csv", "tokens_per_s")):
+        measured = tolerance_for(path, col, DEFAULT_TOLERANCES)
+        assert (measured.rel, measured.measured) == (0.5, True), (path, col)
+    assert tolerance_for("sim/cpu_calibration.csv", "w_bits", DEFAULT_TOLERANCES).rel == 0.0
 
 
 def test_tolerances_yaml_overrides_defaults(run_and_ref):
