@@ -77,3 +77,11 @@ def test_several_row_tiles_and_a_partial_one(name, rng):
     x = rng.standard_normal((128, 3)).astype(np.float32)
     ref = reference.dequant_linear(ql.q, ql.scale, ql.zero, 64, x)
     assert _rel_err(KERNELS[name](pack_linear(ql), x), ref) < 1e-5
+
+
+def test_spread_bits_puts_bit_i_in_byte_i():
+    from sail.kernels.dequant import spread_bits
+
+    for v in range(256):
+        lanes = np.array([spread_bits(np.uint8(v))], dtype=np.uint64).view(np.uint8)
+        assert lanes.tolist() == [(v >> i) & 1 for i in range(8)], v
