@@ -9,7 +9,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import ScalarFormatter
+from matplotlib.ticker import FuncFormatter
 
 from sail.plots.style import DOUBLE_COLUMN_IN, apply_style
 
@@ -26,6 +26,9 @@ KERNEL_LABELS = {
 }
 PACKED = ["weight_lut", "act_lut_g4", "act_lut_g8", "act_lut_simd", "act_lut_simd_portable", "dequant"]
 BASE = ["numpy_fp32", "torch_fp32", "torch_int8_dynamic"]
+
+
+_INT_TICKS = FuncFormatter(lambda v, _pos: f"{v:g}")  # batch 1, 2, 4 ... not 1.0, 2.0
 
 
 def _colors():
@@ -168,7 +171,7 @@ def plot_batching(bench: pd.DataFrame):
     wl = d[d.kernel == "weight_lut"]
     wbl = sorted(wl.w_bits.unique()) or sorted(d[d.kernel.isin(PACKED)].w_bits.unique())
     nbwl = sorted(wl.n_bw.unique())
-    fig, axes = plt.subplots(1, 2, figsize=(DOUBLE_COLUMN_IN, 2.8))
+    fig, axes = plt.subplots(1, 2, figsize=(DOUBLE_COLUMN_IN, 3.9))
     ax = axes[0]
     styles = ["-", "--", ":", "-."]
     markers = ["o", "s", "^", "D"]
@@ -187,7 +190,7 @@ def plot_batching(bench: pd.DataFrame):
                         ls=styles[wi % 4], color=col[kn], label=lab)
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
-    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_major_formatter(_INT_TICKS)
     ax.set_xlabel("batch (tokens per GEMV)")
     ax.set_ylabel("time per token (ms)")
     notes = []
@@ -200,7 +203,7 @@ def plot_batching(bench: pd.DataFrame):
             notes.append(f"w{wb} weight-LUT <= {ref}: " + (", ".join(f"n_bw {nb} from B={c}" for nb, c in hit.items())
                                                         if hit else "at no measured batch"))
     ax.set_title(f"(a) {m}x{k}, {t} thread\n" + "\n".join(notes), fontsize=6)
-    ax.legend(fontsize=4.5, ncol=1)
+    ax.legend(fontsize=5.5, ncol=1, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
     ax = axes[1]
     a_bits = int(wl.a_bits.iloc[0]) if len(wl) else 8
     for wi, wb in enumerate(wbl):
@@ -217,14 +220,14 @@ def plot_batching(bench: pd.DataFrame):
                 ax.plot(bb, [op_count_ratio(int(nb), a_bits, int(b)) for b in bb], lw=0.8, ls=":", color=c,
                         label=f"op count n_bw={nb}: {op_count_ratio(int(nb), a_bits, int(bb[-1])):.3f}")
     ax.axhline(1 / 8, color="k", lw=0.8, ls="--")
-    ax.annotate("1/8", (1, 1 / 8), xytext=(2, 2), textcoords="offset points", fontsize=6)
+    ax.annotate("1/8", (1, 1 / 8), xytext=(2, -8), textcoords="offset points", fontsize=6)
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
-    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_major_formatter(_INT_TICKS)
     ax.set_xlabel("batch")
-    ax.set_ylabel("weight-LUT time per token / at batch 1")
-    ax.set_title(f"(b) table building amortised over the batch (A{a_bits})")
-    ax.legend(fontsize=4.5)
+    ax.set_ylabel("per-token time / batch-1 time")
+    ax.set_title(f"(b) weight-LUT: table building amortised (A{a_bits})", fontsize=7)
+    ax.legend(fontsize=5.5, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
     fig.tight_layout()
     return fig
 
