@@ -129,6 +129,13 @@ def test_v100_claim_names_the_v100_precision(decode, prices):
     assert "cannot both hold" not in claim.why
 
 
+def test_cpu_claim_does_not_repeat_the_matched_precision(decode, prices):
+    cost = cost_table(decode, prices, SYSTEMS, 0.02)
+    r = tpd_ratios(cost, "sail", "cpu", MATCH["cpu"])
+    claim = tpd_claim(r.assign(baseline_w_bits=np.nan, baseline_a_bits=np.nan), "tpd_cpu", 0.1)
+    assert "nan" not in claim.configuration and "vs cpu on " in claim.configuration
+
+
 def test_tpd_ratios_reject_bad_match(decode, prices):
     cost = cost_table(decode, prices, SYSTEMS, 0.02)
     with pytest.raises(ValueError, match="hw"):

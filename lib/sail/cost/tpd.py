@@ -236,7 +236,9 @@ def tpd_claim(
     ours = float(top["tpd_ratio"])
     baseline = str(top["baseline"])
     # The baseline's own precision when it was free to differ (a V100 matched on shape and batch only).
-    own = "".join(f" {k}={top[f'baseline_{k}']}" for k in ("w_bits", "a_bits") if f"baseline_{k}" in top.index)
+    # NaN: matched on that column, so it equals SAIL's and is not repeated.
+    own = "".join(f" {k}={int(top[f'baseline_{k}'])}" for k in ("w_bits", "a_bits")
+                  if f"baseline_{k}" in top.index and pd.notna(top[f"baseline_{k}"]))
     configuration = (
         f"{configuration_string(top)}; {top['system']} on {top['instance']} at {top['usd_per_hour']:.4g} $/h "
         f"(overhead x{1 + top['price_overhead_fraction']:.4g}) vs {baseline}{own and ' (' + own.strip() + ')'} "
