@@ -6,6 +6,7 @@
 The reference directory mirrors a run: ``data/reference/<path>.csv`` is compared with
 ``results/<exp>/<path>.csv``, and ``data/reference/figures/<tab>.csv`` with the run's figure
 directory (``figures/`` for ``full``, ``results/<exp>/figures`` otherwise; ``--figures`` overrides).
+Tables over 1 MB are stored as ``<path>.csv.xz`` (deterministic, read directly by pandas).
 The reference decides what is checked: a CSV of the run that the reference does not hold is
 listed as unchecked, never silently passed.
 
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import lzma
 import shutil
 import sys
 from dataclasses import dataclass
@@ -143,13 +145,24 @@ def compare_frames(ref: pd.DataFrame, run: pd.DataFrame, rel_path: str, rules: l
                            f"(allowed rel {tol.rel:g}, abs {tol.abs:g})")
         else:
             # integers, booleans and text: exact, compared as written in the CSV
-            x, y = a.astype(str).to_numpy(), b.astype(str).to_numpy()
+            x, y = (c.astype(object).where(c.notna(), "<missing>").astype(str).to_numpy() for c in (a, b))
             bad = x != y
             for i in np.flatnonzero(bad)[:max_problems]:
                 out.append(f"{col}[row {i}]: reference {x[i]!r}, run {y[i]!r} (exact)")
         if bad.sum() > max_problems:
             out.append(f"{col}: {int(bad.sum()) - max_problems} more rows differ")
     return problems, drift
+
+
+# Tables larger than this are stored xz-compressed (the 362 880-row sensitivity grid: 30 MB -> 1.2 MB).
+COMPRESS_ABOVE_BYTES = 1_000_000
+REF_SUFFIXES = (".csv", ".csv.xz")
+
+
+def _table_name(rel: Path) -> str:
+    """``sim/x.csv.xz`` -> ``sim/x.csv``: the run's table a stored reference file stands for."""
+    s = rel.as_posix()
+    return s[: -len(".xz")] if s.endswith(".csv.xz") else s
 
 
 def _run_path(rel: Path, run_dir: Path, figures_dir: Path) -> Path:
@@ -180,7 +193,8 @@ def compare_dirs(run_dir, ref_dir, figures_dir=None) -> list[FileVerdict]:
     if not ref_dir.is_dir():
         raise ValueError(f"reference directory {ref_dir} does not exist")
     rules = load_tolerances(ref_dir)
-    refs = sorted(p.relative_to(ref_dir) for p in ref_dir.rglob("*.csv"))
+    stored = {_table_name(p.relative_to(ref_dir)): p for p in ref_dir.rglob("*.csv*") if p.name.endswith(REF_SUFFIXES)}
+    refs = sorted(Path(r) for r in stored)
     if not refs:
         raise ValueError(f"reference directory {ref_dir} holds no CSV")
     verdicts = []
@@ -189,7 +203,7 @@ def compare_dirs(run_dir, ref_dir, figures_dir=None) -> list[FileVerdict]:
         if not target.exists():
             verdicts.append(FileVerdict(str(rel), "missing", [f"{target} not found"]))
             continue
-        ref, run = pd.read_csv(ref_dir / rel), pd.read_csv(target)
+        ref, run = pd.read_csv(stored[str(rel)]), pd.read_csv(target)
         problems, drift = compare_frames(ref, run, rel.as_posix(), rules)
         status = "mismatch" if problems else "drift" if drift else "ok"
         verdicts.append(FileVerdict(str(rel), status, problems + [f"(measured) {d}" for d in drift]))
@@ -199,15 +213,24 @@ def compare_dirs(run_dir, ref_dir, figures_dir=None) -> list[FileVerdict]:
 
 
 def snapshot(run_dir, ref_dir, figures_dir=None) -> list[str]:
-    """Copy every CSV of a run (and its figure tables) into ``ref_dir``; returns the copied paths."""
+    """Copy every CSV of a run (and its figure tables) into ``ref_dir``, xz-compressing tables over
+    :data:`COMPRESS_ABOVE_BYTES`; returns the stored paths relative to ``ref_dir``."""
     run_dir, ref_dir = Path(run_dir), Path(ref_dir)
     figures_dir = Path(figures_dir) if figures_dir else default_figures_dir(run_dir)
     copied = []
     for rel in sorted(_run_csvs(run_dir, figures_dir)):
+        src = _run_path(Path(rel), run_dir, figures_dir)
         dst = ref_dir / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(_run_path(Path(rel), run_dir, figures_dir), dst)
-        copied.append(rel)
+        for old in (dst, dst.with_name(dst.name + ".xz")):  # a table may change side of the threshold
+            old.unlink(missing_ok=True)
+        if src.stat().st_size > COMPRESS_ABOVE_BYTES:
+            dst = dst.with_name(dst.name + ".xz")
+            # xz is deterministic (same table, same bytes) and pandas reads it directly
+            dst.write_bytes(lzma.compress(src.read_bytes(), preset=9))
+        else:
+            shutil.copyfile(src, dst)
+        copied.append(str(dst.relative_to(ref_dir)))
     return copied
 
 

@@ -121,3 +121,26 @@ def test_empty_reference_is_an_error_not_a_pass(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert main(["compare", str(run), str(tmp_path / "empty")]) == 2
     assert "holds no CSV" in capsys.readouterr().err
+
+
+def test_missing_text_values_compare_equal():
+    ref = pd.DataFrame({"note": ["a", None, "c"], "group_size": ["128", None, "32"]})
+    assert compare_frames(ref, ref.copy(), "figures/tab03_accuracy.csv", DEFAULT_TOLERANCES) == ([], [])
+    changed = ref.assign(note=["a", "b", "c"])
+    assert compare_frames(ref, changed, "figures/tab03_accuracy.csv", DEFAULT_TOLERANCES)[0]
+
+
+def test_large_tables_are_stored_compressed_and_still_compared(tmp_path, monkeypatch):
+    import sail.reference as reference
+
+    run = _run(tmp_path)
+    monkeypatch.setattr(reference, "COMPRESS_ABOVE_BYTES", 20)  # every table of the fixture is larger
+    ref = tmp_path / "reference"
+    stored = snapshot(run, ref)
+    assert "sim/decode.csv.xz" in stored and not (ref / "sim" / "decode.csv").exists()
+    assert main(["compare", str(run), str(ref)]) == 0
+    _edit(run / "sim" / "decode.csv", tokens_per_s=(1, 95.5 * 1.001))
+    assert {v.rel_path: v.status for v in compare_dirs(run, ref)}["sim/decode.csv"] == "mismatch"
+    monkeypatch.setattr(reference, "COMPRESS_ABOVE_BYTES", 10**9)  # and back: no stale .xz is left
+    snapshot(run, ref)
+    assert (ref / "sim" / "decode.csv").exists() and not (ref / "sim" / "decode.csv.xz").exists()
