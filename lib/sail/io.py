@@ -185,3 +185,18 @@ def write_report_table(df: pd.DataFrame, paths: dict[str, str | os.PathLike], ca
         with atomic_write(paths["tex"]) as fh:
             fh.write(df.to_latex(index=False, float_format=lambda v: f"{v:.4g}", caption=caption or None,
                                  escape=True, na_rep=""))
+
+
+def to_repo_root(start: str | os.PathLike | None = None) -> Path:
+    """Change into the repository root (the folder holding ``Snakefile``) and return it.
+
+    Notebooks run by hand resolve their default inputs (``results/quick/...``) from the root, but
+    JupyterLab starts a kernel in the notebook's own folder. ValueError if no ancestor of
+    ``start`` (default: the working directory) holds a ``Snakefile``.
+    """
+    here = Path(start or os.getcwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "Snakefile").is_file():
+            os.chdir(folder)
+            return folder
+    raise ValueError(f"no Snakefile in {here} or any folder above it: open the notebook inside the repository")
