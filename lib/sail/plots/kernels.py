@@ -100,7 +100,7 @@ def plot_kernels(bench: pd.DataFrame, machine: pd.DataFrame):
                label=KERNEL_LABELS[kn])
     ax.set_xticks(np.arange(len(shapes)), [f"{a}x{b}" for a, b in shapes], rotation=20)
     ax.set_ylabel("% of DRAM roofline (own bytes)")
-    ax.set_title("(b) batch 1: LUT/dequant at 2 bits")
+    ax.set_title("(b) batch 1: packed kernels at w2,\nfp32/int8 baselines at their own bits", fontsize=7)
 
     ax = axes[2]
     tmax = int(bench.threads.max())
