@@ -20,6 +20,10 @@ def test_tiny_benchmark_rows_and_derived_columns():
     df, machine = run_benchmark(_cfg(), progress=False)
     assert list(df.columns) == BENCH_COLUMNS
     assert machine["dram_read_gbps_1t"] > 0 and machine["l3_bytes"] > 0
+    # probed at the start and at the end of the run; the roofline uses the larger probe
+    probes = [machine[f"dram_read_gbps_1t_{w}"] for w in ("start", "end")]
+    assert machine["dram_read_gbps_1t"] == max(probes)
+    np.testing.assert_allclose(df.dram_read_gbps, max(probes), rtol=1e-4)  # machine.csv rounds to 3 decimals
     # every kernel at every bit width of its group, batch-1 shape and the batch sweep
     assert set(df[df.m == 64].kernel) == {"numpy_fp32", "dequant", "act_lut_g4", "act_lut_g8", "weight_lut"}
     assert sorted(df[(df.m == 32) & (df.kernel == "weight_lut")].batch) == [1, 1, 3, 3]  # n_bw 4 and 8
