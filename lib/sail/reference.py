@@ -68,7 +68,7 @@ MEASURED_FILES = ("kernels/bench.csv", "kernels/machine.csv", "kernels/decode_br
                   "kernels/compute_ceiling.csv", "profile/timing.csv", "quant/ppl_timing.csv",
                   "sim/benchmark.csv", "sim/cpu_calibration*.csv")
 MEASURED_COLUMNS = ("*_s", "*_ns", "*_us", "*_ms", "*tokens_per_s*", "*gbps*", "*gops*", "*roofline*",
-                    "*seconds*", "*speedup_measured*")
+                    "*seconds*")
 DEFAULT_TOLERANCES: list[Tolerance] = [
     *(Tolerance("*", col, 0.0, 0.0) for col in CONFIG_COLUMNS),
     *(Tolerance(f, "*", MEASURED_REL, measured=True) for f in MEASURED_FILES),
@@ -194,20 +194,18 @@ def compare_dirs(run_dir, ref_dir, figures_dir=None) -> list[FileVerdict]:
         raise ValueError(f"reference directory {ref_dir} does not exist")
     rules = load_tolerances(ref_dir)
     stored = {_table_name(p.relative_to(ref_dir)): p for p in ref_dir.rglob("*.csv*") if p.name.endswith(REF_SUFFIXES)}
-    refs = sorted(Path(r) for r in stored)
-    if not refs:
+    if not stored:
         raise ValueError(f"reference directory {ref_dir} holds no CSV")
     verdicts = []
-    for rel in refs:
-        target = _run_path(rel, run_dir, figures_dir)
+    for name in sorted(stored):
+        target = _run_path(Path(name), run_dir, figures_dir)
         if not target.exists():
-            verdicts.append(FileVerdict(str(rel), "missing", [f"{target} not found"]))
+            verdicts.append(FileVerdict(name, "missing", [f"{target} not found"]))
             continue
-        ref, run = pd.read_csv(stored[str(rel)]), pd.read_csv(target)
-        problems, drift = compare_frames(ref, run, rel.as_posix(), rules)
+        problems, drift = compare_frames(pd.read_csv(stored[name]), pd.read_csv(target), name, rules)
         status = "mismatch" if problems else "drift" if drift else "ok"
-        verdicts.append(FileVerdict(str(rel), status, problems + [f"(measured) {d}" for d in drift]))
-    for extra in sorted(_run_csvs(run_dir, figures_dir) - {str(r) for r in refs}):
+        verdicts.append(FileVerdict(name, status, problems + [f"(measured) {d}" for d in drift]))
+    for extra in sorted(_run_csvs(run_dir, figures_dir) - set(stored)):
         verdicts.append(FileVerdict(extra, "unchecked", ["not in the reference"]))
     return verdicts
 

@@ -453,7 +453,7 @@ def run_benchmark(cfg: BenchConfig, progress: bool = True):
                 "kernel": c.kernel, "m": m, "k": k, "w_bits": c.w_bits, "a_bits": c.a_bits, "n_bw": c.n_bw,
                 "batch": batch, "threads": t, "reps": len(ts), "median_s": med,
                 "q25_s": float(np.percentile(ts, 25)), "q75_s": float(np.percentile(ts, 75)),
-                "weight_bytes": c.weight_bytes, "dram_read_gbps": np.nan, "roofline_fraction": np.nan,
+                "weight_bytes": c.weight_bytes, "dram_read_gbps": np.nan, "roofline_fraction": np.nan,  # below
                 "min_s": float(ts.min()), "per_token_s": med / batch, "eff_gbps": c.weight_bytes / med / 1e9,
                 "gops": 2.0 * m * k * batch / med / 1e9, "n_copies": len(c.copies),
                 "rel_err": c.check() if c.check is not None else float("nan"),
@@ -467,17 +467,16 @@ def run_benchmark(cfg: BenchConfig, progress: bool = True):
     probes["end"] = _probe_bandwidth(cfg.bandwidth_bytes, threads_all)
     bw = {}
     for t in threads_all:
-        for key in ("stream_sum", "sgemv", "dram_read_gbps"):
-            for when, res in probes.items():
-                machine[f"{key.removesuffix('_gbps')}_gbps_{t}t_{when}"] = round(res[t][key], 3)
-        bw[t] = max(res[t]["dram_read_gbps"] for res in probes.values())
+        for name, col in (("stream_sum", "stream_sum_gbps"), ("sgemv", "sgemv_gbps"), ("dram_read_gbps",) * 2):
+            for when, probe in probes.items():
+                machine[f"{col}_{t}t_{when}"] = round(probe[t][name], 3)
+        bw[t] = max(probe[t]["dram_read_gbps"] for probe in probes.values())
         machine[f"dram_read_gbps_{t}t"] = round(bw[t], 3)
     machine["dram_read_method"] = (f"max of a numba streaming sum and a numpy fp32 sgemv over {cfg.bandwidth_bytes} "
                                    "bytes, median of 7 each, probed at the start and at the end of the run; "
                                    "the larger of the two probes")
-    for row in rows:
-        row["dram_read_gbps"] = bw[row["threads"]]
-        row["roofline_fraction"] = row["weight_bytes"] / (bw[row["threads"]] * 1e9) / row["median_s"]
     df = pd.DataFrame(rows, columns=BENCH_COLUMNS)
+    df["dram_read_gbps"] = df.threads.map(bw)
+    df["roofline_fraction"] = df.weight_bytes / (df.dram_read_gbps * 1e9) / df.median_s
     df = df.sort_values(["m", "k", "batch", "threads", "kernel", "w_bits"], kind="stable").reset_index(drop=True)
     return df, machine
