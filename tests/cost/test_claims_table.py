@@ -22,7 +22,7 @@ def test_collects_every_claim_in_registry_order(tmp_path):
     table = collect_claims(_write_all(tmp_path))
     assert list(table.columns) == COLUMNS
     assert list(table["claim_id"]) == list(PAPER_CLAIMS)
-    assert list(table["paper_value"]) == [v for _, v in PAPER_CLAIMS.values()]
+    assert list(table["paper_value"]) == [c.label for c in PAPER_CLAIMS.values()]
 
 
 def test_missing_claim_is_named(tmp_path):
@@ -47,3 +47,19 @@ def test_hand_edited_row_is_rejected(tmp_path, column, value, message):
     df.to_csv(paths[0], index=False)
     with pytest.raises(ValueError, match=message):
         collect_claims(paths)
+
+
+def test_extra_columns_of_one_claim_are_kept_and_blank_elsewhere(tmp_path):
+    paths = _write_all(tmp_path, skip={"tpd_cpu"})
+    p = tmp_path / "tpd_cpu.csv"
+    write_claim(ClaimResult("tpd_cpu", "2x", "cfg", "not reproduced", "w", "nowhere",
+                            extra={"vs_graviton3": "1.5x"}), p)
+    table = collect_claims([*paths, p])
+    assert list(table.columns) == COLUMNS + ["vs_graviton3"]
+    assert table.set_index("claim_id").loc["tpd_cpu", "vs_graviton3"] == "1.5x"
+    assert table.set_index("claim_id").loc["prt_cycles", "vs_graviton3"] == ""
+
+
+def test_extra_column_may_not_shadow_a_fixed_one():
+    with pytest.raises(ValueError, match="clash"):
+        ClaimResult("tpd_cpu", "2x", "cfg", "not reproduced", "w", extra={"verdict": "reproduced"})

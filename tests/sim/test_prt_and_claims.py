@@ -58,24 +58,48 @@ def test_prt_missing_point_is_named(prt_table):
         prt_fractions(prt_table, ["q"], 3, 8, [1])
 
 
-def test_prt_claim_verdicts():
-    rows = pd.DataFrame(
+def _prt_rows(values, n_bw=4):
+    return pd.DataFrame(
         {
-            "batch": [1, 16],
-            "cycle_saving_fraction": [0.14, 0.2],
+            "batch": [1, 16][: len(values)],
+            "cycle_saving_fraction": values,
             "model": "m",
             "w_bits": 4,
             "a_bits": 8,
-            "n_bw": 4,
+            "n_bw": n_bw,
         }
     )
-    assert prt_claim(rows, n_bw=4, a_bits=8).verdict == "reproduced"
-    assert prt_claim(rows.assign(cycle_saving_fraction=[0.05, 0.06]), n_bw=4, a_bits=8).verdict == "not reproduced"
+
+
+@pytest.mark.parametrize(
+    "values, verdict",
+    [
+        ([0.13, 0.145], "reproduced"),
+        ([0.14, 0.2], "exceeded"),  # judged at every batch: batch 1 alone would say "reproduced"
+        ([0.05, 0.14], "holds only when"),
+        ([0.05, 0.06], "not reproduced"),
+    ],
+)
+def test_prt_claim_is_judged_over_every_profiled_batch(values, verdict):
+    c = prt_claim(_prt_rows(values), n_bw=4, a_bits=8, rel_tol=0.1)
+    assert c.verdict == verdict
+    if verdict == "holds only when":
+        assert c.holds_where == "1 of 2 configurations: batch in {16}"
+
+
+def test_prt_claim_region_spans_n_bw_and_names_sails_own():
+    rows = pd.concat([_prt_rows([0.05, 0.06]), _prt_rows([0.14, 0.14], n_bw=2)])
+    c = prt_claim(rows, n_bw=4, a_bits=8, rel_tol=0.1)
+    assert c.verdict == "holds only when" and c.holds_where == "2 of 4 configurations: n_bw in {2}"
+    assert c.our_value.startswith("5.0..6.0 % at n_bw=4")  # another n_bw does not stand in for SAIL's own
     assert prt_claim(rows.iloc[:0], n_bw=4, a_bits=8).verdict == "not testable"
-    # another LUT width's better saving must not stand in for SAIL's own point
-    other = pd.concat([rows.assign(cycle_saving_fraction=[0.05, 0.06]), rows.assign(n_bw=2)])
-    assert prt_claim(other, n_bw=4, a_bits=8).our_value == "5.0 %"
-    assert prt_claim(rows, n_bw=5, a_bits=8).verdict == "not testable"
+    assert prt_claim(_prt_rows([0.14, 0.2]), n_bw=5, a_bits=8).verdict == "not testable"
+
+
+def test_prt_claim_reports_the_other_overlap_setting():
+    c = prt_claim(_prt_rows([0.14, 0.14]), 4, 8, 0.1,
+                  other_setting=("csram.overlap_read_accumulate=1", _prt_rows([0.0, 0.0])))
+    assert "With csram.overlap_read_accumulate=1: 0.0 %" in c.why and "(not reproduced)" in c.why
 
 
 def test_speedup_claim_verdicts():
@@ -99,12 +123,15 @@ def test_speedup_claim_verdicts():
         == "not reproduced"
     )
     assert speedup_claim(sp.assign(speedup_vs_cpu=[1, 11]), sens, region, {}).verdict == "reproduced"
-    # a maximum far above the paper's is not a reproduction either; the why says where 10.7x holds
+    # a maximum far above the paper's is "exceeded", and the why says where the paper's value holds
     sens2 = pd.DataFrame(
         {"x": [1, 1, 2], "batch": [1, 64, 64], "context": [0, 0, 0], "speedup_vs_cpu": [1, 20, 30]}
     )
     over = speedup_claim(sp.assign(speedup_vs_cpu=[1, 30]), sens2, region, {"x": [1, 2]}, {"x": 1})
-    assert over.verdict == "not reproduced" and "context 0: batch >= 64" in over.why
+    assert over.verdict == "exceeded" and "context 0: batch >= 64" in over.why
+    assert over.holds_where == "1 of 2 configurations: batch in {64}"
+    alt = speedup_claim(sp, sens, region, {"x": [1, 2]}, alternatives={"csram.overlap_read_accumulate=1": 3.5})
+    assert "with csram.overlap_read_accumulate=1: max 3.50x (not reproduced)" in alt.why
 
 
 def test_area_claim_reports_both_readings(load):

@@ -32,10 +32,10 @@ def test_unknown_experiment_is_rejected_before_any_rule_runs(tmp_path):
 @pytest.mark.parametrize(
     "old, new, key",
     [
-        ("claim_rel_tol: 0.1", 'claim_rel_tol: "ten percent"', "claim_rel_tol"),
+        ("rel_tol: 0.1", 'rel_tol: "ten percent"', "rel_tol"),
         ("overhead_multiplier: 1.0", "overhead_multiplier: -1.0", "overhead_multiplier"),
         ("add_overhead: true", "add_overhead: yes please", "add_overhead"),
-        ("claim_rel_tol: 0.1", "claim_rel_tol: 0.1\n      claim_rel_toll: 0.2", "claim_rel_toll"),
+        ("rel_tol: 0.1", "rel_tol: 0.1\n  rel_toll: 0.2", "rel_toll"),
         ("instance: p3.2xlarge", "instance: P3 2XL", "instance"),
         ("cpu: [model, w_bits, a_bits, batch, context]", "cpu: [model, hw]", "match_on"),
     ],
@@ -53,11 +53,11 @@ def test_schema_rejects_a_wrong_value_naming_the_key(old, new, key):
 def test_config_file_with_a_wrong_type_fails_before_any_rule_runs(tmp_path):
     root = make_copy(tmp_path)
     cfg = root / "config" / "config.yaml"
-    cfg.write_text(cfg.read_text().replace("claim_rel_tol: 0.1", 'claim_rel_tol: "ten percent"', 1))
+    cfg.write_text(cfg.read_text().replace("rel_tol: 0.1", 'rel_tol: "ten percent"', 1))
     proc = snakemake(root, "--cores", "1", *TARGETS, "--config", "experiment=quick", check=False)
     assert proc.returncode != 0
     err = proc.stdout + proc.stderr
-    assert "Error validating config file" in err and "claim_rel_tol" in err, err[-2000:]
+    assert "Error validating config file" in err and "rel_tol" in err, err[-2000:]
     assert not (root / "results" / "quick" / "cost").exists()  # no job ran
 
 

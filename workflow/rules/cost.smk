@@ -46,7 +46,7 @@ rule cost_claims:
     conda:
         CONDA_ENV
     params:
-        claim_rel_tol=stage("cost")["claim_rel_tol"],
+        rel_tol=config["claims"]["rel_tol"],
     script:
         "../scripts/cost_claims.py"
 

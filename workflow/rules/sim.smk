@@ -44,6 +44,7 @@ rule sim_prt_saving:
         model=stage("sim")["prt_model"],
         w_bits=stage("sim")["prt_w_bits"],
         a_bits=max(stage("sim")["a_bits"]),
+        rel_tol=config["claims"]["rel_tol"],
     script:
         "../scripts/sim_prt.py"
 
@@ -69,6 +70,7 @@ rule sim_sensitivity:
         batches=stage("sim")["sensitivity_batches"],
         contexts=stage("sim")["sensitivity_contexts"],
         group_size=stage("sim")["group_size"],
+        rel_tol=config["claims"]["rel_tol"],
     script:
         "../scripts/sim_sensitivity.py"
 
@@ -207,6 +209,7 @@ rule tab05_area:
         CONDA_ENV
     params:
         table="tab05_area",
+        rel_tol=config["claims"]["rel_tol"],
     script:
         "../scripts/sim_tables.py"
 

@@ -30,7 +30,7 @@ with log_to(snakemake.log[0]):
         write_report_table(
             area_breakdown(sail), paths, caption="SAIL area from CACTI 22 nm array numbers vs the LLC."
         )
-        write_claim(area_claim(sail), out.claim)
+        write_claim(area_claim(sail, rel_tol=pa.rel_tol), out.claim)
         # The cost stage prices SAIL as the CPU instance x (1 + overhead_fraction).
         write_table(pd.DataFrame([{"component": "total", "overhead_fraction": overhead_pct(sail) / 100}]), out.area)
     elif pa.table == "type_conversion":

@@ -3,7 +3,9 @@
 Each stage that tests an abstract claim writes ``results/<exp>/claims/<claim_id>.csv`` through
 :func:`sail.claims.write_claim`. This module only collects them: it types in nothing, and it
 refuses a table that is missing a claim, lists one twice, or whose quoted paper text differs from
-:data:`sail.claims.PAPER_CLAIMS` (so nobody can edit a claim's wording or value in a CSV).
+:data:`sail.claims.PAPER_CLAIMS` (so nobody can edit a claim's wording or value in a CSV). A stage
+may add columns after :data:`sail.claims.COLUMNS` (``ClaimResult.extra``); claims without such a
+column show it empty.
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ def collect_claims(paths: list[str | os.PathLike]) -> pd.DataFrame:
     frames = {}
     for path in paths:
         df = pd.read_csv(path, dtype=str, keep_default_na=False)
-        if list(df.columns) != COLUMNS:
-            raise ValueError(f"{path}: columns must be {COLUMNS}, got {list(df.columns)}")
+        if list(df.columns)[: len(COLUMNS)] != COLUMNS:
+            raise ValueError(f"{path}: columns must start with {COLUMNS}, got {list(df.columns)}")
         if len(df) != 1:
             raise ValueError(f"{path}: a claim file holds exactly one row, found {len(df)}")
         row = df.iloc[0]
@@ -38,8 +40,8 @@ def collect_claims(paths: list[str | os.PathLike]) -> pd.DataFrame:
             raise ValueError(f"{path}: unknown claim_id {cid!r}")
         if cid in frames:
             raise ValueError(f"{path}: claim_id {cid!r} appears in more than one file")
-        claim, paper_value = PAPER_CLAIMS[cid]
-        if row["claim"] != claim or row["paper_value"] != paper_value:
+        claim = PAPER_CLAIMS[cid]
+        if row["claim"] != claim.text or row["paper_value"] != claim.label:
             raise ValueError(f"{path}: claim text or paper_value of {cid!r} differs from sail.claims.PAPER_CLAIMS")
         if row["verdict"] not in VERDICTS:
             raise ValueError(f"{path}: verdict {row['verdict']!r} is not one of {VERDICTS}")
@@ -49,4 +51,5 @@ def collect_claims(paths: list[str | os.PathLike]) -> pd.DataFrame:
     missing = [cid for cid in PAPER_CLAIMS if cid not in frames]
     if missing:
         raise ValueError(f"no claim file for {missing}")
-    return pd.concat([frames[cid] for cid in PAPER_CLAIMS], ignore_index=True)
+    table = pd.concat([frames[cid] for cid in PAPER_CLAIMS], ignore_index=True)
+    return table.fillna("")

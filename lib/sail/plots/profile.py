@@ -6,12 +6,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from sail.claims import paper_fraction, paper_label
 from sail.plots.style import DOUBLE_COLUMN_IN, apply_style
 
 # q, k and v read the same normed input, gate and up too, so their pattern statistics coincide:
 # draw one line per distinct input.
 INPUTS = {"q/k/v": "q", "o": "o", "gate/up": "gate", "down": "down"}
-PAPER_PRT_SAVING = 0.138  # arXiv 2509.25853v1 abstract: "reduces computation cycles by 13.8 %"
+PAPER_PRT_SAVING = paper_fraction("prt_cycles")  # the paper's value, from sail.claims
 DEFAULT = {"encoding": "twos_complement", "policy": "lru", "prt_entries": 32, "zero_skip": False}
 
 
@@ -112,7 +113,7 @@ def plot_patterns(planes: pd.DataFrame, prt_hits: pd.DataFrame, distinct: pd.Dat
     ax.set_xticks(batches, [str(b) for b in batches])
     ax.legend(fontsize=5.5, ncol=2, loc="lower right", handlelength=1.2, columnspacing=0.8)
 
-    # (f) predicted cycle saving (simulator) with the paper's 13.8 %
+    # (f) predicted cycle saving (simulator) with the paper's value
     ax = axes[1, 2]
     s = saving[(saving.layer_type == "all") & (saving.encoding == DEFAULT["encoding"])
                & (saving.policy == DEFAULT["policy"]) & (saving.prt_entries == DEFAULT["prt_entries"])]
@@ -122,7 +123,7 @@ def plot_patterns(planes: pd.DataFrame, prt_hits: pd.DataFrame, distinct: pd.Dat
         d = d.sort_values("batch")
         ax.plot(d.batch, 100 * d.cycle_saving_fraction, color=f"C{i}", marker=".", ms=3, label=f"n_bw {nb}, a={ab}")
     ax.axhline(100 * PAPER_PRT_SAVING, color="k", ls="--", lw=0.9)
-    ax.annotate("paper: 13.8 %", (0.02, 100 * PAPER_PRT_SAVING), xycoords=("axes fraction", "data"),
+    ax.annotate(f"paper: {paper_label('prt_cycles')}", (0.02, 100 * PAPER_PRT_SAVING), xycoords=("axes fraction", "data"),
                 xytext=(0, 2), textcoords="offset points", fontsize=6)
     ax.set(xscale="log", xlabel="batch (tokens per LUT)", ylabel="C-SRAM cycles saved (%)",
            title="(f) predicted cycle saving (simulator)\n32-entry LRU PRT, default cost model")

@@ -7,9 +7,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from sail.claims import paper_label, paper_value
 from sail.plots.style import DOUBLE_COLUMN_IN, SINGLE_COLUMN_IN, apply_style
 
-PAPER_SPEEDUP = 10.7
+PAPER_SPEEDUP = paper_value("speedup_cpu")
 SYSTEM_LABELS = {
     "sail": "SAIL",
     "cpu": "CPU (N1 x64)",
@@ -45,7 +46,7 @@ def plot_speedup(df: pd.DataFrame):
             g = g.sort_values("batch")
             ax.plot(g.batch, g.speedup_vs_cpu, marker="o", ms=2.5, lw=1, label=f"{model} w{w}")
         ax.axhline(PAPER_SPEEDUP, color="k", ls="--", lw=0.8)
-        ax.text(1, PAPER_SPEEDUP, " paper: up to 10.7x", va="bottom", fontsize=6)
+        ax.text(1, PAPER_SPEEDUP, f" paper: up to {paper_label('speedup_cpu')}", va="bottom", fontsize=6)
         ax.set_xscale("log", base=2)
         ax.set_xlabel("batch")
         ax.set_title(f"context {ctx}")
@@ -111,7 +112,7 @@ def plot_breakdown(df: pd.DataFrame, model: str, w_bits: int, context: int, hws=
 
 
 def plot_sensitivity(sens: pd.DataFrame, params: list[str]):
-    """fig11: distribution of the speedup over the grid per value of each parameter, 10.7x marked."""
+    """fig11: distribution of the speedup over the grid per value of each parameter, the paper's value marked."""
     apply_style()
     ncols = min(len(params), 5)
     nrows = -(-len(params) // ncols)
@@ -138,7 +139,7 @@ def plot_sensitivity(sens: pd.DataFrame, params: list[str]):
     r = sens.iloc[0]
     fig.suptitle(
         f"{r.model}, w{r.w_bits}a{r.a_bits}; each box spans all other grid values (incl. batch and "
-        f"context); dashed: paper 10.7x",
+        f"context); dashed: paper {paper_label('speedup_cpu')}",
         fontsize=7,
     )
     fig.tight_layout()

@@ -542,7 +542,7 @@ def sail_layer_cycles(
 ) -> dict:
     """C-SRAM computation cycles of one SAIL GEMV (table build + lookups + exposed accumulate), vectorised.
 
-    The "computation cycles" the paper's PRT claim (-13.8 %) refers to; DRAM, NoC and conversion excluded.
+    The "computation cycles" the paper's PRT claim (sail.claims) refers to; DRAM, NoC and conversion excluded.
     """
     if hw.system != "sail":
         raise ValueError(f"sail_layer_cycles needs a sail description, got system {hw.system!r}")
