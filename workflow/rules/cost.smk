@@ -10,6 +10,7 @@ from sail.claims import PAPER_CLAIMS
 rule cost_tpd:
     input:
         decode=f"{RES}/sim/decode.csv",
+        energy=f"{RES}/sim/energy.csv",
         area=f"{RES}/sim/area.csv",
         prices="data/prices.csv",
     output:
@@ -33,6 +34,30 @@ rule cost_tpd:
         match_on=stage("cost")["match_on"],
     script:
         "../scripts/cost_tpd.py"
+
+
+rule cost_request:
+    input:
+        request=f"{RES}/sim/request.csv",
+        area=f"{RES}/sim/area.csv",
+        prices="data/prices.csv",
+    output:
+        cost=report(
+            f"{RES}/cost/request_cost.csv",
+            caption="../report/cost_request.rst",
+            category="Cost",
+        ),
+        ratios=f"{RES}/cost/request_ratios.csv",
+    log:
+        f"{LOGS}/cost/request.log",
+    conda:
+        CONDA_ENV
+    params:
+        systems=stage("cost")["systems"],
+        overhead_multiplier=stage("cost")["overhead_multiplier"],
+        match_on=stage("cost")["match_on"],
+    script:
+        "../scripts/cost_request.py"
 
 
 rule cost_claims:
@@ -118,6 +143,8 @@ FINAL_OUTPUTS.extend(
     [
         *figure("fig07_cost").values(),
         f"{RES}/cost/price_sensitivity.csv",
+        f"{RES}/cost/request_cost.csv",
+        f"{RES}/cost/request_ratios.csv",
         *table("tab04_claims").values(),
     ]
 )

@@ -28,6 +28,50 @@ rule sim_decode:
         "../scripts/sim_decode.py"
 
 
+rule sim_energy:
+    input:
+        hw=expand("config/hw/{hw}.yaml", hw=stage("sim")["energy_hw"]),
+        base="config/hw/graviton2.yaml",
+        prt=f"{RES}/profile/prt_hits.csv",
+    output:
+        f"{RES}/sim/energy.csv",
+    log:
+        f"{LOGS}/sim/energy.log",
+    conda:
+        CONDA_ENV
+    params:
+        models=stage("sim")["models"],
+        w_bits=stage("sim")["w_bits"],
+        a_bits=stage("sim")["a_bits"],
+        batches=stage("sim")["batches"],
+        contexts=stage("sim")["contexts"],
+        group_size=stage("sim")["group_size"],
+    script:
+        "../scripts/sim_energy.py"
+
+
+rule sim_request:
+    input:
+        hw=expand("config/hw/{hw}.yaml", hw=stage("sim")["energy_hw"]),
+        base="config/hw/graviton2.yaml",
+        prt=f"{RES}/profile/prt_hits.csv",
+    output:
+        f"{RES}/sim/request.csv",
+    log:
+        f"{LOGS}/sim/request.log",
+    conda:
+        CONDA_ENV
+    params:
+        models=stage("sim")["models"],
+        w_bits=stage("sim")["w_bits"],
+        a_bits=stage("sim")["a_bits"],
+        batches=stage("sim")["batches"],
+        mixes=stage("sim")["request_mixes"],
+        group_size=stage("sim")["group_size"],
+    script:
+        "../scripts/sim_request.py"
+
+
 rule sim_prt_saving:
     input:
         hw=f"config/hw/{stage('sim')['sail_hw']}.yaml",
@@ -323,6 +367,25 @@ rule fig12_type_conversion:
         "../../notebooks/fig12_type_conversion.py.ipynb"
 
 
+rule fig16_energy:
+    input:
+        energy=f"{RES}/sim/energy.csv",
+        request=f"{RES}/sim/request.csv",
+    output:
+        pdf=report(
+            figure("fig16_energy")["pdf"],
+            caption="../report/fig16_energy.rst",
+            category="Figures",
+        ),
+        png=figure("fig16_energy")["png"],
+    log:
+        notebook=f"{LOGS}/notebooks/fig16_energy.ipynb",
+    conda:
+        CONDA_ENV
+    notebook:
+        "../../notebooks/fig16_energy.py.ipynb"
+
+
 FINAL_OUTPUTS.extend(
     [
         *table("tab01_hardware").values(),
@@ -334,6 +397,9 @@ FINAL_OUTPUTS.extend(
         *figure("fig10_breakdown").values(),
         *figure("fig11_sensitivity").values(),
         *figure("fig12_type_conversion").values(),
+        *figure("fig16_energy").values(),
+        f"{RES}/sim/energy.csv",
+        f"{RES}/sim/request.csv",
         f"{RES}/sim/prt_saving.csv",
         f"{RES}/sim/cpu_calibration.csv",
         f"{RES}/sim/published_calibration.csv",

@@ -178,6 +178,7 @@ def tpd_ratios(cost: pd.DataFrame, system: str, baseline: str, match_on: list[st
     best = theirs.loc[best_idx.to_numpy()]
     keep = [*match_on, *[c for c in DECODE_KEYS if c not in match_on], "hw", "instance", "usd_per_hour",
             "tokens_per_s", "tokens_per_dollar"]
+    keep += [c for c in ("tokens_per_j",) if c in theirs.columns]  # energy, when the cost table carries it
     best = best[keep].rename(columns={c: f"baseline_{c}" for c in keep if c not in match_on})
     merged = ours.merge(best, on=match_on, how="inner", validate="many_to_one")
     if merged.empty:
@@ -185,6 +186,8 @@ def tpd_ratios(cost: pd.DataFrame, system: str, baseline: str, match_on: list[st
     merged.insert(0, "baseline", baseline)
     merged["speedup"] = merged["tokens_per_s"] / merged["baseline_tokens_per_s"]
     merged["tpd_ratio"] = merged["tokens_per_dollar"] / merged["baseline_tokens_per_dollar"]
+    if "tokens_per_j" in merged.columns and "baseline_tokens_per_j" in merged.columns:
+        merged["tpj_ratio"] = merged["tokens_per_j"] / merged["baseline_tokens_per_j"]
     return merged.sort_values([*DECODE_KEYS, "hw"], kind="mergesort").reset_index(drop=True)
 
 
