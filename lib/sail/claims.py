@@ -91,6 +91,9 @@ PAPER_CLAIMS: dict[str, PaperClaim] = {
                                 higher_is_better=False),
     "arbitrary_precision": PaperClaim("arbitrary weight/activation precision with one LUT-GEMV datapath", None,
                                       "", "qualitative", label_if_qualitative="any w, a"),
+    "type_conversion": PaperClaim("in-memory type conversion leverages PIM's parallelism for efficient "
+                                  "de-/quantization, alleviating pressure on the CPU's vector units", None, "",
+                                  "qualitative", label_if_qualitative="efficient, relieves the cores"),
 }
 
 REPRODUCED, EXCEEDED, NOT_REPRODUCED, HOLDS_ONLY_WHEN, NOT_TESTABLE = (
@@ -174,6 +177,15 @@ def verdict(ours, paper: float, rel_tol: float, higher_is_better: bool = True,
     if reached.any() or holds_elsewhere:
         return HOLDS_ONLY_WHEN
     return NOT_REPRODUCED
+
+
+def qualitative_verdict(holds_at) -> str:
+    """A claim without a number, judged at every point of its region (``holds_at``: booleans):
+    everywhere -> reproduced, somewhere -> holds only when, nowhere -> not reproduced."""
+    h = np.atleast_1d(np.asarray(holds_at, dtype=bool))
+    if h.size == 0:
+        raise ValueError("no point to judge")
+    return REPRODUCED if h.all() else HOLDS_ONLY_WHEN if h.any() else NOT_REPRODUCED
 
 
 def claim_verdict(claim_id: str, ours, rel_tol: float, holds_elsewhere: bool = False) -> str:

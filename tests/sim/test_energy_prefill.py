@@ -134,3 +134,43 @@ def test_request_table_covers_every_system_point_and_mix(load, prt_table):
     assert np.isfinite(t.ttft_s).all() and (t.request_energy_j > 0).all()
     with pytest.raises(ValueError, match="mix"):
         request_table([load("sail")], grid, [], prt_table, 64)
+
+
+def test_fig16_draws_the_table_values(load, prt_table):
+    import matplotlib.pyplot as plt
+
+    from sail.plots.energy import plot_energy
+
+    grid = workload_grid(["llama2-7b"], [4], [8], [1, 8, 64], [512])
+    hws = [load(n) for n in SYSTEMS]
+    e = energy_table(hws, grid, prt_table, 128)
+    r = request_table(hws, grid, [{"prompt_tokens": 32, "generated_tokens": 4}], prt_table, 128)
+    fig = plot_energy(e, r)
+    lines = {l.get_label(): l.get_ydata() for l in fig.axes[1].get_lines()}
+    assert np.allclose(lines["SAIL"], e[e.system == "sail"].sort_values("batch").tokens_per_j)
+    ttft = {l.get_label(): l.get_ydata() for l in fig.axes[2].get_lines()}
+    assert np.allclose(ttft["V100"], r[r.system == "v100"].sort_values("batch").ttft_s)
+    # the stacked bars of panel (a) reach each row's energy per token (mJ)
+    tops = {}
+    for p in fig.axes[0].patches:
+        x = round(p.get_x() + p.get_width() / 2, 6)
+        tops[x] = max(tops.get(x, 0.0), p.get_y() + p.get_height())
+    assert np.allclose(sorted(tops.values()), sorted(1e3 * e.energy_per_token_j))
+    with pytest.raises(ValueError, match="no rows"):
+        plot_energy(e, r, model="llama2-7b", w_bits=3)
+    plt.close("all")
+
+
+def test_fig12_keeps_one_unit_per_panel(load):
+    import matplotlib.pyplot as plt
+
+    from sail.plots.sim import plot_type_conversion
+    from sail.sim.experiments import type_conversion_table
+
+    t = type_conversion_table(load("sail"))
+    fig = plot_type_conversion(t)
+    widths_b = [p.get_width() for p in fig.axes[1].patches]
+    assert np.allclose(widths_b, t.ns_per_element_chip * 1e3)
+    assert "one array or one core" in fig.axes[0].get_xlabel() and "all arrays or all cores" in fig.axes[1].get_xlabel()
+    assert not any("one core" in tl.get_text() and "all" not in tl.get_text() for tl in fig.axes[1].get_yticklabels())
+    plt.close("all")

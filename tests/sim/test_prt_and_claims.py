@@ -191,3 +191,53 @@ def test_reference_outputs_unchanged(load, prt_table, tmp_path):
     got = tmp_path / "quick.csv"
     write_table(reference_points(load, prt_table), got)
     assert got.read_text() == REFERENCE.read_text()
+
+
+def test_type_conversion_units_are_kept_apart(load):
+    from sail.sim.experiments import type_conversion_table
+
+    t = type_conversion_table(load("sail"))
+    cpu = t[t.profile == "cpu"].iloc[0]
+    assert cpu.unit == "core" and cpu.units == 64 and cpu.engine == "CPU NEON cores"
+    # chip-wide = one unit / units; ns = cycles / GHz
+    assert np.allclose(t.cycles_per_element_chip * t.units, t.cycles_per_element_one_unit)
+    assert np.allclose(t.ns_per_element_chip, t.cycles_per_element_chip / t.clock_ghz)
+
+
+def _ablation(with_, without):
+    rows = []
+    for b, a, c in zip([1, 8, 64], with_, without):
+        rows += [{"variant": "SAIL", "model": "m", "w_bits": 4, "a_bits": 8, "context": 512, "batch": b, "tokens_per_s": a},
+                 {"variant": "no in-memory conversion", "model": "m", "w_bits": 4, "a_bits": 8, "context": 512,
+                  "batch": b, "tokens_per_s": c}]
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize(
+    "with_, without, verdict, where",
+    [
+        ([10, 20, 30], [9, 19, 31], "holds only when", "2 of 3 configurations: batch in {1, 8}"),
+        ([10, 20, 30], [9, 19, 29], "reproduced", "3 of 3 configurations: every value of every key"),
+        ([8, 18, 28], [9, 19, 29], "not reproduced", "nowhere in the 3 configurations"),
+    ],
+)
+def test_type_conversion_claim_and_findings(load, with_, without, verdict, where):
+    from sail.sim.experiments import type_conversion_findings, type_conversion_table
+
+    sail = load("sail")
+    findings, claim = type_conversion_findings(type_conversion_table(sail), _ablation(with_, without), sail)
+    assert claim.verdict == verdict and claim.holds_where == where
+    chip = findings.set_index("finding_id").loc["conversion_cost_chip"]
+    assert chip.value == pytest.approx(0.011230 / 0.0078125, rel=1e-3)  # arrays vs cores, neural_cache profile
+    assert "0.0112" in chip.finding and "0.0078" in chip.finding
+    assert len(findings) == 1 + 3
+
+
+def test_qualitative_verdict():
+    from sail.claims import qualitative_verdict
+
+    assert qualitative_verdict([True, True]) == "reproduced"
+    assert qualitative_verdict([True, False]) == "holds only when"
+    assert qualitative_verdict([False]) == "not reproduced"
+    with pytest.raises(ValueError):
+        qualitative_verdict([])

@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "cost" / "fixtures"
 COPY = ["Snakefile", "workflow", "config", "lib", "notebooks", "data/prices.csv"]
 # Claims of the other stages, stand-ins so tab04_claims can run in this copy.
-OTHER_CLAIMS = ["speedup_cpu", "prt_cycles", "area_overhead", "arbitrary_precision"]
+OTHER_CLAIMS = ["speedup_cpu", "prt_cycles", "area_overhead", "arbitrary_precision", "type_conversion"]
 # The cheap subset of the quick DAG: three script jobs of the cost stage plus tab04.
 TARGETS = ["cost_claims", "cost_sensitivity", "tab04_claims"]
 # Only the cost stage's rules may run: once the other stages are merged, their rules would
@@ -46,7 +46,7 @@ def make_copy(dest: Path) -> Path:
             shutil.copyfile(src, dst)
     sim = dest / "results" / "quick" / "sim"
     sim.mkdir(parents=True)
-    for name in ("decode.csv", "area.csv"):
+    for name in ("decode.csv", "area.csv", "energy.csv"):
         shutil.copyfile(FIXTURES / name, sim / name)
     for claim_id in OTHER_CLAIMS:
         write_claim(ClaimResult(claim_id, "stand-in", "fixture", "not testable", "test stand-in"),

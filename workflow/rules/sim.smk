@@ -154,6 +154,23 @@ rule sim_type_conversion:
         "../scripts/sim_tables.py"
 
 
+rule sim_findings:
+    input:
+        hw=f"config/hw/{stage('sim')['sail_hw']}.yaml",
+        base="config/hw/graviton2.yaml",
+        type_conversion=f"{RES}/sim/type_conversion.csv",
+        ablation=f"{RES}/sim/ablation.csv",
+    output:
+        findings=f"{RES}/sim/findings.csv",
+        claim=f"{RES}/claims/type_conversion.csv",
+    log:
+        f"{LOGS}/sim/findings.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/sim_findings.py"
+
+
 rule sim_cpu_calibration:
     input:
         hw=f"config/hw/{stage('sim')['calib_hw']}.yaml",
@@ -352,6 +369,7 @@ rule fig11_sensitivity:
 rule fig12_type_conversion:
     input:
         table=f"{RES}/sim/type_conversion.csv",
+        ablation=f"{RES}/sim/ablation.csv",
     output:
         pdf=report(
             figure("fig12_type_conversion")["pdf"],
@@ -407,5 +425,7 @@ FINAL_OUTPUTS.extend(
         f"{RES}/claims/prt_cycles.csv",
         f"{RES}/claims/speedup_cpu.csv",
         f"{RES}/claims/area_overhead.csv",
+        f"{RES}/claims/type_conversion.csv",
+        f"{RES}/sim/findings.csv",
     ]
 )

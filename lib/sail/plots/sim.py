@@ -146,13 +146,49 @@ def plot_sensitivity(sens: pd.DataFrame, params: list[str]):
     return fig
 
 
-def plot_type_conversion(df: pd.DataFrame):
-    """fig12: ns per converted element for the whole chip (log), per engine."""
+def plot_type_conversion(df: pd.DataFrame, ablation: pd.DataFrame | None = None):
+    """fig12: (a) cycles per element for one unit (one array / one core, each in its own clock);
+    (b) ps per element for the whole chip (all arrays / all cores); (c) with ``ablation``: SAIL's speed
+    with in-memory conversion over SAIL with the cores converting, per batch. One unit per panel."""
     apply_style()
-    fig, ax = plt.subplots(figsize=(SINGLE_COLUMN_IN, 2.2))
-    ax.barh(df.engine, df.ns_per_element_chip, color=["C0"] * (len(df) - 1) + ["C3"])
-    ax.set_xscale("log")
-    ax.set_xlabel("ns per element (whole chip, all arrays or all cores)")
-    for i, (v, c) in enumerate(zip(df.ns_per_element_chip, df.cycles_per_element_one_unit)):
-        ax.text(v, i, f" {c:.3g} cyc/elem per unit", va="center", fontsize=5)
+    n = 3 if ablation is not None and len(ablation) else 2
+    fig = plt.figure(figsize=(DOUBLE_COLUMN_IN, 2.4))
+    gs = fig.add_gridspec(1, n, width_ratios=[1, 1, 1.1][:n], wspace=0.12 if n == 2 else 0.5)
+    ax_a = fig.add_subplot(gs[0, 0])
+    ax_b = fig.add_subplot(gs[0, 1], sharey=ax_a)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    cpu = (df.profile == "cpu") if "profile" in df.columns else df.engine.str.startswith("CPU")
+    col = [colours[3] if c else colours[0] for c in cpu]
+    if "units" in df.columns:
+        labels = [f"{e}\n({int(u)} {t}s)" for e, u, t in zip(df.engine, df.units, df.unit)]
+    else:
+        labels = list(df.engine)
+    y = np.arange(len(df))
+    for ax, values, xlabel, title in (
+        (ax_a, df.cycles_per_element_one_unit, "cycles per element\n(one array or one core)", "(a) one unit"),
+        (ax_b, df.ns_per_element_chip * 1e3, "ps per element\n(all arrays or all cores)", "(b) whole chip"),
+    ):
+        ax.barh(y, values, color=col, height=0.7)
+        ax.set_xlabel(xlabel, fontsize=7)
+        ax.set_title(title, fontsize=8)
+        ax.set_xlim(0, values.max() * 1.3)
+        for yi, v in zip(y, values):
+            ax.text(v, yi, f" {v:.3g}", va="center", fontsize=6)
+    ax_a.set_yticks(y, labels, fontsize=6)
+    ax_a.invert_yaxis()
+    plt.setp(ax_b.get_yticklabels(), visible=False)
+    if n == 3:
+        ax = fig.add_subplot(gs[0, 2])
+        on = ablation[ablation.variant == "SAIL"].set_index("batch").tokens_per_s
+        off = ablation[ablation.variant == "no in-memory conversion"].set_index("batch").tokens_per_s
+        ratio = (100 * (on / off - 1)).sort_index()
+        ax.plot(ratio.index, ratio.values, marker="o", ms=3, color=colours[0])
+        ax.axhline(0.0, color="k", lw=0.8, ls="--")
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(list(ratio.index), [str(b) for b in ratio.index], fontsize=6)
+        ax.set_xlabel("batch", fontsize=7)
+        ax.set_ylabel("SAIL speed change from\nin-memory conversion (%)", fontsize=7)
+        r = ablation.iloc[0]
+        ax.set_title(f"(c) {r.model} w{r.w_bits}a{r.a_bits}, ctx {r.context}", fontsize=8)
+    fig.subplots_adjust(left=0.2, right=0.98, bottom=0.25, top=0.88)
     return fig

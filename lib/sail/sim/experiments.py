@@ -16,6 +16,7 @@ from sail.claims import (
     claim_verdict,
     describe_region,
     holds,
+    qualitative_verdict,
     paper_fraction,
     paper_label,
     paper_value,
@@ -154,16 +155,27 @@ def ablation_table(sail: HwConfig, workload: dict, batches, prt, group_size: int
 
 
 def type_conversion_table(sail: HwConfig, a_bits: int = 8) -> pd.DataFrame:
-    """Cycles per converted element: one array (bit-serial over its bit lines), the whole C-SRAM, and the CPU."""
+    """Cost of converting one element (FP32 <-> a_bits integer) on each engine, in two units kept apart:
+
+    * ``cycles_per_element_one_unit``: in the engine's own clock, for one unit (one C-SRAM array,
+      bit-serial over its bit lines; one CPU core);
+    * ``ns_per_element_chip``: wall-clock time per element with every unit of the chip working
+      (all ``units`` arrays; all ``units`` cores), the number that decides which engine is faster.
+
+    ``cycles_per_element_chip`` is the one-unit cost divided by the unit count (same clock for both here).
+    """
     v = sail.value
     lanes_array = v("csram.cols")
-    n_arr = v("llc.slices") * v("csram.arrays_per_slice")
+    n_arr = int(v("llc.slices") * v("csram.arrays_per_slice"))
     rows = []
     for prof in profiles.PROFILES:
         c = float(profiles.convert_cycles(prof, a_bits))
         rows.append(
             {
-                "engine": f"C-SRAM ({prof})",
+                "engine": f"C-SRAM, {prof} profile",
+                "profile": prof,
+                "unit": "array",
+                "units": n_arr,
                 "cycles_per_element_one_unit": c / lanes_array,
                 "cycles_per_element_chip": c / (lanes_array * n_arr),
                 "clock_ghz": v("csram.clock_ghz"),
@@ -172,7 +184,10 @@ def type_conversion_table(sail: HwConfig, a_bits: int = 8) -> pd.DataFrame:
     cpe = v("cpu.convert_cycles_per_element")
     rows.append(
         {
-            "engine": "CPU NEON (one core)",
+            "engine": "CPU NEON cores",
+            "profile": "cpu",
+            "unit": "core",
+            "units": int(v("cpu.cores")),
             "cycles_per_element_one_unit": cpe,
             "cycles_per_element_chip": cpe / v("cpu.cores"),
             "clock_ghz": v("cpu.clock_ghz"),
@@ -181,6 +196,66 @@ def type_conversion_table(sail: HwConfig, a_bits: int = 8) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     df["ns_per_element_chip"] = df.cycles_per_element_chip / df.clock_ghz
     return df
+
+
+def type_conversion_findings(tc: pd.DataFrame, ablation: pd.DataFrame, sail: HwConfig
+                             ) -> tuple[pd.DataFrame, ClaimResult]:
+    """What our model says about in-memory type conversion, as findings and as a claim row.
+
+    ``tc``: :func:`type_conversion_table`; ``ablation``: :func:`ablation_table` (SAIL vs "no in-memory
+    conversion" per batch). The abstract's claim is qualitative (conversion in the arrays is efficient and
+    relieves the cores); it is judged where SAIL with in-memory conversion is at least as fast as SAIL with
+    the cores converting (:func:`sail.claims.qualitative_verdict`; there is no number to be near).
+    """
+    prof = sail.option("op_profile")
+    own = tc[tc.profile == prof].iloc[0]
+    cpu = tc[tc.profile == "cpu"].iloc[0]
+    arrays_over_cores = float(own.ns_per_element_chip / cpu.ns_per_element_chip)
+    slower_profiles = sorted(tc[(tc.profile != "cpu") & (tc.ns_per_element_chip > cpu.ns_per_element_chip)].profile)
+    on = ablation[ablation.variant == "SAIL"].set_index("batch").tokens_per_s
+    off = ablation[ablation.variant == "no in-memory conversion"].set_index("batch").tokens_per_s
+    gain = (on / off).rename("speed_with_over_without").reset_index()
+    gain["helps"] = gain.speed_with_over_without >= 1.0
+    r0 = ablation.iloc[0]
+    workload = f"{r0.model} w{r0.w_bits}a{r0.a_bits}, context {r0.context}"
+    rows = [
+        {
+            "finding_id": "conversion_cost_chip",
+            "finding": (f"In our model, in-memory conversion takes {own.cycles_per_element_chip:.4f} cycles per "
+                        f"element chip-wide ({int(own.units)} arrays, {prof} profile) vs {cpu.cycles_per_element_chip:.4f} "
+                        f"on the {int(cpu.units)} cores: {arrays_over_cores:.2f}x the cores' time; slower than the "
+                        f"cores under {len(slower_profiles)} of {len(tc) - 1} bit-serial profiles ({', '.join(slower_profiles)})"),
+            "value": arrays_over_cores,
+            "source_table": "sim/type_conversion.csv",
+        }
+    ]
+    for g in gain.itertuples(index=False):
+        rows.append(
+            {
+                "finding_id": f"conversion_speed_batch_{int(g.batch)}",
+                "finding": (f"{workload}, batch {int(g.batch)}: SAIL with in-memory conversion runs at "
+                            f"{g.speed_with_over_without:.4f}x the speed of SAIL with the cores converting "
+                            f"({'faster' if g.helps else 'slower'}: "
+                            f"{'the conversion hides under the weight stream' if g.helps else 'the arrays are the bottleneck and the conversion adds to them'})"),
+                "value": float(g.speed_with_over_without),
+                "source_table": "sim/ablation.csv",
+            }
+        )
+    findings = pd.DataFrame(rows)
+    verdict = qualitative_verdict(gain.helps.to_numpy())
+    where = describe_region(gain[gain.helps], gain, ["batch"])
+    lo, hi = gain.speed_with_over_without.min(), gain.speed_with_over_without.max()
+    claim = ClaimResult(
+        "type_conversion",
+        f"{lo:.4f}..{hi:.4f}x SAIL speed with vs without; {arrays_over_cores:.2f}x the cores' time per element",
+        f"{workload}, batch in {sorted(gain.batch.tolist())}; conversion recipe and op profile {prof} are assumptions",
+        verdict,
+        (f"per element the arrays are slower than the {int(cpu.units)} cores chip-wide "
+         f"({own.cycles_per_element_chip:.4f} vs {cpu.cycles_per_element_chip:.4f} cycles/element); in-memory "
+         f"conversion still relieves the cores and pays off only where it hides under the weight stream"),
+        holds_where=where,
+    )
+    return findings, claim
 
 
 def hardware_table(hws: list[HwConfig]) -> pd.DataFrame:
