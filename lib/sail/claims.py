@@ -188,6 +188,12 @@ def qualitative_verdict(holds_at) -> str:
     return REPRODUCED if h.all() else HOLDS_ONLY_WHEN if h.any() else NOT_REPRODUCED
 
 
+def claim_holds(claim_id: str, ours, rel_tol: float) -> np.ndarray:
+    """:func:`holds` with the paper's value and direction taken from :data:`PAPER_CLAIMS`."""
+    c = paper_claim(claim_id)
+    return holds(ours, paper_value(claim_id), rel_tol, c.higher_is_better)
+
+
 def claim_verdict(claim_id: str, ours, rel_tol: float, holds_elsewhere: bool = False) -> str:
     """:func:`verdict` with the paper's value and direction taken from :data:`PAPER_CLAIMS`."""
     c = paper_claim(claim_id)
@@ -213,6 +219,13 @@ def describe_region(region: pd.DataFrame, everything: pd.DataFrame, keys: list[s
         if inside != overall:
             parts.append(f"{k} in {_fmt_values(inside)}")
     tail = "; ".join(parts) if parts else "every value of every key"
+    # The per-key sets describe a box; say so when the region is smaller than the box they span.
+    box = np.ones(total, dtype=bool)
+    for k in keys:
+        box &= everything[k].isin(set(region[k])).to_numpy()
+    short = int(box.sum()) - n
+    if short > 0:
+        tail += f" (not at {short} other configuration{'s' if short > 1 else ''} with these values)"
     return f"{n} of {total} configurations: {tail}"
 
 

@@ -3,7 +3,6 @@
 import numpy as np
 import pandas as pd
 import pytest
-
 from sail.cost import SystemPrice, cost_table, tpd_ratios
 from sail.cost.request import attach_energy, request_cost, request_ratios
 

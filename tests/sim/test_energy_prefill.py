@@ -1,9 +1,7 @@
 """Energy per token (sail.sim.energy) and the prompt phase / whole requests (sail.sim.prefill)."""
 
 import numpy as np
-import pandas as pd
 import pytest
-
 from sail.sim import get_model
 from sail.sim.energy import ENERGY_KEYS, decode_energy, energy_table, sail_op_counts
 from sail.sim.engine import evaluate
@@ -138,7 +136,6 @@ def test_request_table_covers_every_system_point_and_mix(load, prt_table):
 
 def test_fig16_draws_the_table_values(load, prt_table):
     import matplotlib.pyplot as plt
-
     from sail.plots.energy import plot_energy
 
     grid = workload_grid(["llama2-7b"], [4], [8], [1, 8, 64], [512])
@@ -163,7 +160,6 @@ def test_fig16_draws_the_table_values(load, prt_table):
 
 def test_fig12_keeps_one_unit_per_panel(load):
     import matplotlib.pyplot as plt
-
     from sail.plots.sim import plot_type_conversion
     from sail.sim.experiments import type_conversion_table
 

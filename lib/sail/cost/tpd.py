@@ -22,9 +22,9 @@ from sail.claims import (
     NOT_REPRODUCED,
     REPRODUCED,
     ClaimResult,
+    claim_holds,
     claim_verdict,
     describe_region,
-    holds,
     paper_claim,
     paper_value,
 )
@@ -232,7 +232,7 @@ def tpd_claim(
         f"on {top['baseline_instance']} at {top['baseline_usd_per_hour']:.4g} $/h"
     )
     verdict = claim_verdict(claim_id, ours, rel_tol)
-    where = describe_region(ratios[holds(ratios["tpd_ratio"].to_numpy(), paper, rel_tol)], ratios, DECODE_KEYS)
+    where = describe_region(ratios[claim_holds(claim_id, ratios["tpd_ratio"].to_numpy(), rel_tol)], ratios, DECODE_KEYS)
     if verdict == REPRODUCED:
         why = f"our maximum is within {rel_tol:.0%} of the paper's."
     elif verdict == EXCEEDED:

@@ -26,7 +26,7 @@ GROUPS = {
 
 def default_selection(energy: pd.DataFrame) -> dict:
     """The representative configuration drawn: Llama-2-7B at 4 bits if present, the smallest context."""
-    model = "llama2-7b" if "llama2-7b" in set(energy.model) else sorted(energy.model.unique())[0]
+    model = "llama2-7b" if "llama2-7b" in set(energy.model) else min(energy.model.unique())
     ws = sorted(energy[energy.model == model].w_bits.unique())
     return {"model": model, "w_bits": 4 if 4 in ws else int(ws[0]), "context": int(energy.context.min())}
 

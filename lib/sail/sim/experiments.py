@@ -13,13 +13,12 @@ from sail.claims import (
     NOT_TESTABLE,
     REPRODUCED,
     ClaimResult,
+    claim_holds,
     claim_verdict,
     describe_region,
-    holds,
-    qualitative_verdict,
-    paper_fraction,
     paper_label,
     paper_value,
+    qualitative_verdict,
 )
 from sail.sim import profiles
 from sail.sim.api import sweep
@@ -332,10 +331,10 @@ def speedup_claim(
     val = float(best.speedup_vs_cpu)
     cfg = "default hw (config/hw/sail.yaml vs the CPU baseline), " + _fmt_cfg(best, KEYS)
     threshold = paper * (1 - rel_tol)
-    sens_holds = holds(sens.speedup_vs_cpu.to_numpy(), paper, rel_tol)
+    sens_holds = claim_holds("speedup_cpu", sens.speedup_vs_cpu.to_numpy(), rel_tol)
     share = float(sens_holds.mean())
     verdict = claim_verdict("speedup_cpu", val, rel_tol, holds_elsewhere=bool(sens_holds.any()))
-    where = describe_region(s[holds(s.speedup_vs_cpu.to_numpy(), paper, rel_tol)], s, KEYS)
+    where = describe_region(s[claim_holds("speedup_cpu", s.speedup_vs_cpu.to_numpy(), rel_tol)], s, KEYS)
     grid = f"{len(sens)}-point sensitivity grid at {best.model} w{best.w_bits}"
     if verdict == REPRODUCED:
         why = f"our maximum over the workload grid is within {rel_tol:.0%} of {label}"
@@ -375,7 +374,9 @@ def region_summary(region: pd.DataFrame) -> str:
 
 
 def _prt_range(rows: pd.DataFrame) -> str:
-    lo, hi = 100 * rows.cycle_saving_fraction.min(), 100 * rows.cycle_saving_fraction.max()
+    # a saving of -1e-17 % is rounding noise of "no saving", not a loss
+    lo, hi = (0.0 if abs(v) < 0.05 else v for v in (100 * rows.cycle_saving_fraction.min(),
+                                                    100 * rows.cycle_saving_fraction.max()))
     return f"{lo:.1f} %" if f"{lo:.1f}" == f"{hi:.1f}" else f"{lo:.1f}..{hi:.1f} %"
 
 
@@ -407,10 +408,14 @@ def prt_claim(
             f"the profiling table has no twos_complement/lru/32-entry/no-zero-skip rows at n_bw={n_bw}, a_bits={a_bits}",
             holds_where="not evaluated",
         )
-    paper = paper_fraction("prt_cycles")
-    values = region.cycle_saving_fraction.to_numpy()
-    verdict = claim_verdict("prt_cycles", 100 * values, rel_tol)
-    where = describe_region(region[holds(100 * values, 100 * paper, rel_tol)], region, ["n_bw", "batch"])
+    values = 100 * region.cycle_saving_fraction.to_numpy()
+    verdict = claim_verdict("prt_cycles", values, rel_tol)
+    ok = region[claim_holds("prt_cycles", values, rel_tol)]
+    per_n_bw = "; ".join(
+        f"n_bw={nb}: " + (f"batch in {{{', '.join(str(int(b)) for b in sorted(g.batch))}}}" if len(g) else "never")
+        for nb, g in ((nb, ok[ok.n_bw == nb]) for nb in sorted(region.n_bw.unique()))
+    )
+    where = f"{len(ok)} of {len(region)} (n_bw, batch) points: {per_n_bw}"
     r0 = own.iloc[0]
     cfg = (
         f"{r0.model} shapes, w_bits={r0.w_bits}, a_bits={a_bits}, n_bw in {sorted(region.n_bw.unique().tolist())} "
@@ -443,7 +448,7 @@ def area_claim_from_readings(readings: dict[str, float], default: str, configura
     names = list(readings)
     values = [readings[n] for n in names]
     verdict = claim_verdict("area_overhead", values, rel_tol)
-    ok = [n for n, h in zip(names, holds(values, paper_value("area_overhead"), rel_tol)) if h]
+    ok = [n for n, h in zip(names, claim_holds("area_overhead", values, rel_tol)) if h]
     where = ("; ".join(ok) + f" ({len(ok)} of {len(names)} readings)") if ok else f"none of the {len(names)} readings"
     listing = "; ".join(f"{readings[n]:.1f} % {n}" for n in names)
     why = (f"% of LLC area at CACTI 22 nm: {listing}. Peripheral (PRT, adder, controller) areas are assumptions; "
@@ -459,7 +464,8 @@ def area_claim(sail: HwConfig, rel_tol: float = 0.1) -> ClaimResult:
         "if the arrays are repurposed LLC ways": float(df.loc["total, arrays repurposed from LLC ways", "pct_of_llc"]),
         "if added beside the slices": float(df.loc["total, arrays added beside the slices", "pct_of_llc"]),
     }
-    default = list(readings)[0] if sail.value("csram.arrays_repurposed") else list(readings)[1]
+    names = list(readings)
+    default = names[0] if sail.value("csram.arrays_repurposed") else names[1]
     assert abs(readings[default] - overhead_pct(sail)) < 1e-9
     cfg = (f"{int(sail.value('llc.slices'))} slices x {int(sail.value('csram.arrays_per_slice'))} arrays of "
            f"{int(sail.value('csram.rows'))}x{int(sail.value('csram.cols'))}")

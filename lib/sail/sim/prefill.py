@@ -179,9 +179,9 @@ def request(hw: HwConfig, model: str, w_bits: int, a_bits: int, batch: int, prom
         if ph["prefill_s"] < pf["prefill_s"]:
             pf, row["prefill_engine"] = ph, "host cores"
     row["prefill_s"] = pf["prefill_s"]
-    first_s, first_j = _decode(hw, model, w_bits, a_bits, batch, prompt_tokens, group_size, prt_table)
+    first_s, _ = _decode(hw, model, w_bits, a_bits, batch, prompt_tokens, group_size, prt_table)
     row["ttft_s"] = pf["prefill_s"] + first_s
-    mean_ctx = int(round(prompt_tokens + generated_tokens / 2))
+    mean_ctx = round(prompt_tokens + generated_tokens / 2)
     step_s, step_j = _decode(hw, model, w_bits, a_bits, batch, mean_ctx, group_size, prt_table)
     row["decode_s"] = generated_tokens * step_s
     row["request_s"] = row["prefill_s"] + row["decode_s"]
