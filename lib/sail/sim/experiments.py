@@ -10,6 +10,7 @@ import pandas as pd
 from sail.claims import (
     EXCEEDED,
     HOLDS_ONLY_WHEN,
+    NOT_REPRODUCED,
     NOT_TESTABLE,
     REPRODUCED,
     ClaimResult,
@@ -18,6 +19,7 @@ from sail.claims import (
     describe_region,
     paper_label,
     paper_value,
+    point_verdicts,
     qualitative_verdict,
 )
 from sail.sim import profiles
@@ -421,10 +423,12 @@ def prt_claim(
         f"{r0.model} shapes, w_bits={r0.w_bits}, a_bits={a_bits}, n_bw in {sorted(region.n_bw.unique().tolist())} "
         f"(SAIL: {n_bw}), batch in {sorted(region.batch.unique().tolist())}, PRT 32 entries LRU, two's complement"
     )
+    pv = point_verdicts(values, paper_value("prt_cycles"), rel_tol)
+    counts = ", ".join(f"{v} at {int((pv == v).sum())}" for v in (REPRODUCED, EXCEEDED, NOT_REPRODUCED))
     why = (
         f"C-SRAM computation cycles (build + lookups + exposed accumulates) with vs without the PRT, at every "
         f"profiled batch and n_bw; a hit skips the SRAM read but still accumulates (assumption); "
-        f"paper {label} +-{rel_tol:.0%}"
+        f"paper {label} +-{rel_tol:.0%}: {counts} of the {len(region)} points"
     )
     if other_setting is not None:
         setting, rows = other_setting
