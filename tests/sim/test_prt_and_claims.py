@@ -133,7 +133,7 @@ def test_speedup_claim_verdicts():
     )
     over = speedup_claim(sp.assign(speedup_vs_cpu=[1, 30]), sens2, region, {"x": [1, 2]}, {"x": 1})
     assert over.verdict == "exceeded" and "context 0: batch >= 64" in over.why
-    assert over.holds_where == "1 of 2 configurations: batch in {64}"
+    assert over.holds_where == "1 of 2 configurations: batch in {64}; sensitivity grid: 66.7% of its 3 points"
     alt = speedup_claim(sp, sens, region, {"x": [1, 2]}, alternatives={"csram.overlap_read_accumulate=1": 3.5})
     assert "with csram.overlap_read_accumulate=1: max 3.50x (not reproduced)" in alt.why
 

@@ -356,6 +356,7 @@ def speedup_claim(
     for setting, alt in sorted((alternatives or {}).items()):
         why += (f"; with {setting}: max {alt:.2f}x "
                 f"({claim_verdict('speedup_cpu', alt, rel_tol)})")
+    where += f"; sensitivity grid: {share:.1%} of its {len(sens)} points"
     return ClaimResult("speedup_cpu", f"{val:.2f}x", cfg, verdict, why, holds_where=where)
 
 
