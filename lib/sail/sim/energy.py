@@ -213,19 +213,35 @@ def energy_components(
     return e
 
 
-def _prt_for(hw: HwConfig, model: ModelSpec, a_bits: int, tokens, prt_table):
+_PRT_CACHE: dict = {}
+
+
+def prt_for(hw: HwConfig, model: ModelSpec, a_bits: int, tokens, prt_table):
+    """SAIL's per-layer (zero_frac, hit_frac) for ``tokens`` token columns, or None (no table / not SAIL).
+
+    Memoised per table object and point: the request sweep asks for the same fractions many times
+    and each lookup filters the whole profiling table.
+    """
     if hw.system != "sail" or prt_table is None:
         return None
-    types = [t for t, *_ in model.gemv_layers()]
-    return prt_fractions(prt_table, types, int(hw.value("csram.n_bw")), int(a_bits), tokens,
-                         prt_entries=int(hw.value("dfm.prt_entries")))
+    types = tuple(t for t, *_ in model.gemv_layers())
+    key = (id(prt_table), types, int(hw.value("csram.n_bw")), int(a_bits), float(tokens),
+           int(hw.value("dfm.prt_entries")))
+    hit = _PRT_CACHE.get(key)
+    if hit is not None and hit[0] is prt_table:  # the id is only trusted while the table is alive
+        return hit[1]
+    fr = prt_fractions(prt_table, list(types), key[2], key[3], tokens, prt_entries=key[5])
+    if len(_PRT_CACHE) > 4096:
+        _PRT_CACHE.clear()
+    _PRT_CACHE[key] = (prt_table, fr)
+    return fr
 
 
 def decode_energy(hw: HwConfig, model: str, w_bits: int, a_bits: int, batch: int, context: int,
                   group_size: int = 128, prt_table: pd.DataFrame | None = None) -> dict:
     """One decode step at one design point: the engine's time and breakdown plus energy by component."""
     spec = get_model(model)
-    prt = _prt_for(hw, spec, a_bits, batch, prt_table)
+    prt = prt_for(hw, spec, a_bits, batch, prt_table)
     r = evaluate(hw, spec, w_bits, a_bits, batch, context, group_size=group_size, prt=prt)
     flops = gemv_flops(spec, batch) + attention_flops(spec, batch, context)
     e = energy_components(hw, spec, r, w_bits, a_bits, batch, flops, prt)

@@ -34,7 +34,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from sail.sim.api import SYSTEM_NAMES, prt_fractions
+from sail.sim.api import SYSTEM_NAMES
 from sail.sim.energy import (
     ENERGY_KEYS,
     ENERGY_REQUIRED,
@@ -42,6 +42,7 @@ from sail.sim.energy import (
     check_energy_params,
     energy_components,
     gemv_flops,
+    prt_for,
 )
 from sail.sim.engine import evaluate
 from sail.sim.hw import HwConfig
@@ -68,11 +69,7 @@ def _split(model: ModelSpec) -> tuple[ModelSpec, ModelSpec]:
 
 
 def _prt(hw: HwConfig, spec: ModelSpec, a_bits: int, tokens, prt_table):
-    if hw.system != "sail" or prt_table is None:
-        return None
-    types = [t for t, *_ in spec.gemv_layers()]
-    return prt_fractions(prt_table, types, int(hw.value("csram.n_bw")), int(a_bits), tokens,
-                         prt_entries=int(hw.value("dfm.prt_entries")))
+    return prt_for(hw, spec, a_bits, tokens, prt_table)
 
 
 def _attention_rate_flops(hw: HwConfig) -> float:
