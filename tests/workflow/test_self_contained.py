@@ -136,3 +136,32 @@ def test_notebooks_are_committed_without_outputs():
     notebooks = sorted(str(p) for p in (ROOT / "notebooks").glob("*.ipynb"))
     r = subprocess.run([exe, "--keep-id", "--dry-run", *notebooks], capture_output=True, text=True, check=True)
     assert r.stdout.strip() == "", "strip with `nbstripout --keep-id notebooks/*.ipynb`:\n" + r.stdout
+
+
+# Mappings whose keys are data (hardware keys, labels, decode columns), documented as a whole.
+OPEN_MAPPINGS = {"sim.sensitivity", "cost.figure_select", "cost.systems", "cost.match_on", "cost.sensitivity",
+                 "quant.mixed", "profile.plot", "sim.ablation_workload", "kernels.exactness",
+                 "kernels.lut_example", "kernels.decode", "kernels.e2e", "model", "corpus", "experiments"}
+
+
+def _config_keys(node, prefix=""):
+    for k, v in node.items():
+        key = f"{prefix}{k}"
+        yield key
+        if isinstance(v, dict) and key not in OPEN_MAPPINGS:
+            yield from _config_keys(v, key + ".")
+
+
+def test_config_readme_documents_every_key():
+    readme = (ROOT / "config" / "README.md").read_text()
+    cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    keys = {k for k in _config_keys({k: v for k, v in cfg.items() if k != "experiments"})}
+    for exp in cfg["experiments"].values():
+        keys |= set(_config_keys(exp))
+    hw_keys = set()
+    for f in (ROOT / "config" / "hw").glob("*.yaml"):
+        doc = yaml.safe_load(f.read_text())
+        hw_keys |= set(doc.get("options") or {})
+        hw_keys |= {f"{s}.{k}" for s, ps in doc["params"].items() for k in ps}
+    missing = sorted(k for k in keys | hw_keys if f"`{k}`" not in readme)
+    assert not missing, "describe these keys in config/README.md: " + ", ".join(missing)
