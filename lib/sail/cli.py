@@ -106,16 +106,24 @@ def _hw_path(text: str, root: Path, flag: str) -> Path:
 def _load_hw(path: Path, flag: str):
     from sail.sim import load_hw
 
-    try:
-        yaml.safe_load(path.read_text())  # syntax errors of this file, reported with its name
-        return load_hw(path)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise UsageError(f"{flag} {str(path)!r}: YAML syntax error at{where}: {problem}") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{flag} {str(path)!r} is not a text (YAML) file") from None
+    p, seen = path, set()
+    while p is not None and p not in seen:  # the file and the `base` chain it inherits from
+        seen.add(p)
+        where = f"{flag} {str(path)!r}" + (f" (its base {str(p)!r})" if p != path else "")
+        try:
+            doc = yaml.safe_load(p.read_text())
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+            raise UsageError(f"{where}: YAML syntax error{at}: {problem}") from None
+        except UnicodeDecodeError:
+            raise UsageError(f"{where} is not a text (YAML) file") from None
+        except FileNotFoundError:
+            raise UsageError(f"{where}: no such file") from None
+        base = doc.get("base") if isinstance(doc, dict) else None
+        p = p.parent / str(base) if base else None
+    return load_hw(path)
 
 
 def _read_prt(path: Path, flag: str):

@@ -195,6 +195,26 @@ def test_yaml_syntax_error(capsys, tmp_path):
     assert str(bad) in err and "YAML syntax error" in err and "line" in err
 
 
+def test_yaml_syntax_error_in_the_base_file(capsys, tmp_path):
+    (tmp_path / "host.yaml").write_text("name: host\nsystem: cpu\nparams:\n  cpu: {cores: [1\n")
+    child = tmp_path / "child.yaml"
+    child.write_text("name: child\nsystem: sail\nbase: host.yaml\nparams: {}\n")
+    err = _fails(capsys, ["simulate", "--hw", str(child)])
+    assert str(tmp_path / "host.yaml") in err and "YAML syntax error" in err
+
+
+def test_missing_base_file(capsys, tmp_path):
+    child = tmp_path / "child.yaml"
+    child.write_text("name: child\nsystem: sail\nbase: nowhere.yaml\nparams: {}\n")
+    assert "nowhere.yaml" in _fails(capsys, ["simulate", "--hw", str(child)])
+
+
+def test_hw_that_is_not_yaml_text(capsys, tmp_path):
+    binary = tmp_path / "weights.bin"
+    binary.write_bytes(bytes(range(256)))
+    assert str(binary) in _fails(capsys, ["simulate", "--hw", str(binary)])
+
+
 def test_directory_as_hw(capsys):
     assert "'config/hw'" in _fails(capsys, ["simulate", "--hw", "config/hw"])
 
