@@ -14,9 +14,10 @@ import yaml
 import sail
 
 ROOT = Path(__file__).resolve().parents[2]
-SCANNED = ["lib", "workflow", "notebooks", "config", "tests", "docs", "data/reference", "README.md", "CHANGELOG.md",
-           "data/prices.csv", "data/calibration", "Makefile", "Snakefile", "pyproject.toml"]
-TEXT = {".py", ".smk", ".yaml", ".yml", ".md", ".rst", ".ipynb", ".csv", ".toml", ".txt", ".cff", ".json", ".sh", ""}
+SCANNED = ["lib", "workflow", "notebooks", "config", "tests", "docs", "data/reference", "README.md",
+           "CHANGELOG.md", "data/prices.csv", "data/calibration", "Makefile", "Snakefile", "pyproject.toml"]
+TEXT = {".py", ".smk", ".yaml", ".yml", ".md", ".rst", ".ipynb", ".csv", ".toml", ".txt", ".cff", ".json",
+        ".sh", ""}
 # Pointers to the team's private notes, assembled from pieces so this file does not match itself.
 OUTSIDE = [
     re.compile(r"\b" + "SP" + r"EC\b"),  # the product description the artifact was built from
@@ -139,7 +140,8 @@ def test_notebooks_are_committed_without_outputs():
 
 
 # Mappings whose keys are data (hardware keys, labels, decode columns), documented as a whole.
-OPEN_MAPPINGS = {"sim.sensitivity", "cost.figure_select", "cost.systems", "cost.match_on", "cost.sensitivity",
+OPEN_MAPPINGS = {"sim.sensitivity", "sim.cpu_baselines", "cost.figure_select", "cost.systems", "cost.match_on",
+                 "cost.sensitivity",
                  "quant.mixed", "profile.plot", "sim.ablation_workload", "kernels.exactness",
                  "kernels.lut_example", "kernels.decode", "kernels.e2e", "model", "corpus", "experiments"}
 
@@ -163,5 +165,9 @@ def test_config_readme_documents_every_key():
         doc = yaml.safe_load(f.read_text())
         hw_keys |= set(doc.get("options") or {})
         hw_keys |= {f"{s}.{k}" for s, ps in doc["params"].items() for k in ps}
-    missing = sorted(k for k in keys | hw_keys if f"`{k}`" not in readme)
+    # a field of a nested record (kernels.bench.reps) may be named by its own name in its parent's row
+    def documented(k):
+        return f"`{k}`" in readme or (k.count(".") >= 2 and f"`{k.rsplit('.', 1)[1]}`" in readme)
+
+    missing = sorted(k for k in keys | hw_keys if not documented(k))
     assert not missing, "describe these keys in config/README.md: " + ", ".join(missing)
