@@ -324,8 +324,10 @@ def _simulate_run(a: argparse.Namespace) -> int:
     try:
         r = _simulate_point(hw, a, overrides, prt)
     except ValueError as e:
-        if prt_how == "default" and "PRT table has no rows" in str(e):
-            raise UsageError(f"{e} in the default PRT table {prt_path}; pass --no-prt or --prt CSV") from None
+        if prt_how == "default" and "PRT table" in str(e):
+            raise UsageError(f"{e} (the default PRT table {prt_path}); pass --no-prt or --prt CSV") from None
+        if prt_how == "given" and "PRT table" in str(e):
+            raise UsageError(f"{e} (--prt {prt_path!r})") from None
         raise
     base = ratio = None
     if a.compare:

@@ -157,6 +157,20 @@ def test_prt_that_is_not_a_csv(capsys, tmp_path):
     assert str(bad) in _fails(capsys, ARGS + ["--prt", str(bad)])
 
 
+def test_prt_table_without_the_hardware_point(capsys, prt_table, tmp_path):
+    path = tmp_path / "prt.csv"
+    prt_table.to_csv(path, index=False)
+    err = _fails(capsys, ARGS + ["--prt", str(path), "--a-bits", "3"])
+    assert "a_bits=3" in err and str(path) in err
+
+
+def test_prt_table_without_the_columns(capsys, tmp_path):
+    path = tmp_path / "prt.csv"
+    path.write_text("layer_type,lookups\nq,10\n")
+    err = _fails(capsys, ARGS + ["--prt", str(path)])
+    assert "prt_hits" in err and str(path) in err
+
+
 def test_w_bits_16(capsys):
     err = _fails(capsys, ["simulate", "--w-bits", "16"])
     assert "--w-bits" in err and "16" in err
