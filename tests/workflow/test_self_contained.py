@@ -28,7 +28,9 @@ OUTSIDE = [
     re.compile(r"\.\./" + "shared"),
     re.compile("reference " + "note", re.IGNORECASE),
 ]
-OWN_LATER = {"docs/simulator.md", "docs/baselines.md", "docs/claims.md"}  # written by other tasks
+# written by other tasks of this release, merged after this one
+OWN_LATER = {"docs/simulator.md", "docs/baselines.md", "docs/claims.md", "docs/energy_prefill.md", "docs/kernels.md",
+             "docs/contracts.md"}
 
 
 def _files():
