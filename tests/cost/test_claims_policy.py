@@ -172,3 +172,16 @@ def test_config_and_hw_descriptions_hold_no_paper_value():
             if c.value is None or c.value == 2.0:
                 continue
             assert c.label not in text, f"{p.name} quotes the paper's {cid} value {c.label}"
+
+
+def test_arbitrary_precision_row_follows_the_policy():
+    import pandas as pd
+
+    from sail.kernels.exactness import arbitrary_precision_claim
+
+    grid = pd.DataFrame({"w_bits": [1, 2], "a_bits": [8, 8], "n_bw": [4, 4], "m": 8, "k": 56, "batch": 3,
+                         "exact": [True, True], "exact_pattern_aware": [True, True]})
+    ok = arbitrary_precision_claim(grid)
+    assert ok.verdict == "reproduced" and ok.holds_where == "2 of 2 configurations: every value of every key"
+    bad = arbitrary_precision_claim(grid.assign(exact=[True, False]))
+    assert bad.verdict == "holds only when" and bad.holds_where == "1 of 2 configurations: w_bits in {1}"

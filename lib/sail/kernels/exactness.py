@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sail.claims import ClaimResult
+from sail.claims import ClaimResult, describe_region, qualitative_verdict
 from sail.kernels.lut_gemv import lut_gemv, lut_gemv_pattern_aware
 
 
@@ -37,14 +37,20 @@ def exactness_grid(w_bits_list, a_bits_list, n_bw_list, m: int, k: int, batch: i
 
 
 def arbitrary_precision_claim(grid: pd.DataFrame) -> ClaimResult:
+    """Qualitative claim judged by the one policy (:func:`sail.claims.qualitative_verdict`) at every
+    (w_bits, a_bits, n_bw) cell; the row names the cells where the datapath is exact."""
     n = len(grid)
-    ok = int((grid["exact"] & grid["exact_pattern_aware"]).sum())
+    exact = (grid["exact"] & grid["exact_pattern_aware"]).to_numpy()
+    ok = int(exact.sum())
     cfg = (f"numba weight-LUT lut_gemv (and PRT variant) on random codes/activations, w_bits "
            f"{grid.w_bits.min()}..{grid.w_bits.max()} x a_bits {grid.a_bits.min()}..{grid.a_bits.max()} x n_bw "
            f"{sorted(grid.n_bw.unique().tolist())}, M={grid.m.iloc[0]}, K={grid.k.iloc[0]}, batch={grid.batch.iloc[0]}")
+    verdict = qualitative_verdict(exact)
+    where = describe_region(grid[exact], grid, ["w_bits", "a_bits", "n_bw"])
     if ok == n:
-        return ClaimResult("arbitrary_precision", f"{ok}/{n} configurations bit-exact", cfg, "reproduced",
-                           "One bit-serial weight-LUT datapath gives the exact integer product for every tested "
-                           "weight and activation precision; only the table width and the number of bit-planes change.")
-    return ClaimResult("arbitrary_precision", f"{ok}/{n} configurations bit-exact", cfg, "not reproduced",
-                       f"{n - ok} configurations differ from Q @ X (see kernels/exactness.csv).")
+        why = ("One bit-serial weight-LUT datapath gives the exact integer product for every tested "
+               "weight and activation precision; only the table width and the number of bit-planes change.")
+    else:
+        why = f"{n - ok} configurations differ from Q @ X (see kernels/exactness.csv)."
+    return ClaimResult("arbitrary_precision", f"{ok}/{n} configurations bit-exact", cfg, verdict, why,
+                       holds_where=where)
