@@ -5,12 +5,14 @@ from __future__ import annotations
 import itertools
 import time
 
+import numpy as np
 import pandas as pd
 
 from sail.claims import ClaimResult
 from sail.sim import profiles
 from sail.sim.api import sweep
 from sail.sim.area import area_breakdown, overhead_pct
+from sail.sim.capacity import place, scaled_params
 from sail.sim.engine import BREAKDOWN_KEYS
 from sail.sim.hw import HwConfig, hw_table
 from sail.sim.models import get_model
@@ -36,7 +38,10 @@ def decode_table(
     """decode.csv: every system on every workload point, with bounds and breakdown (``*_s``)."""
     out = []
     for hw in sorted(hws, key=lambda h: h.name):
-        df = sweep(hw, grid, group_size=group_size, prt=prt if hw.system == "sail" else None)
+        pts = capacity_points(hw, grid, group_size)[0].reset_index(drop=True)
+        rates = [c for c in pts.columns if c in hw.params]  # scaled GPU rates of multi-GPU rows
+        df = sweep(hw, pts[KEYS + rates], group_size=group_size, prt=prt if hw.system == "sail" else None)
+        df = df.drop(columns=rates).join(pts[CAPACITY_COLUMNS])
         df["hw"] = hw.name
         out.append(df)
     df = pd.concat(out, ignore_index=True)
@@ -54,7 +59,39 @@ def decode_table(
         "dram_bytes",
     ]
     extra = [c for c in ("prt_avoided_fraction", "csram_max_passes") if c in df.columns]
-    return df[cols + extra].sort_values(["hw", *KEYS]).reset_index(drop=True)
+    return df[cols + CAPACITY_COLUMNS + extra].sort_values(["hw", *KEYS]).reset_index(drop=True)
+
+
+CAPACITY_COLUMNS = ["memory_bytes", "capacity_bytes", "n_devices", "tp_efficiency"]
+
+
+def capacity_points(hw: HwConfig, grid: pd.DataFrame, group_size: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split ``grid`` into the configurations that fit ``hw``'s memory and those that do not.
+
+    Feasible rows carry :data:`CAPACITY_COLUMNS` and, for a GPU that needs several devices, the scaled
+    rate parameters (sail.sim.capacity) as sweep columns. Infeasible rows are returned separately with
+    their footprint, never simulated (no throughput, no price).
+    """
+    parts = []
+    for model, g in grid.groupby("model", sort=True):
+        r = place(hw, get_model(model), g.w_bits.to_numpy(), g.batch.to_numpy(), g.context.to_numpy(), group_size)
+        g = g.copy()
+        for c in CAPACITY_COLUMNS + ["fits"]:
+            g[c] = np.broadcast_to(r[c], (len(g),))
+        parts.append(g)
+    allp = pd.concat(parts).sort_index()
+    fit, nofit = allp[allp.fits].drop(columns="fits"), allp[~allp.fits].drop(columns="fits")
+    if hw.system == "gpu" and len(fit):
+        for k, v in scaled_params(hw, fit.n_devices.to_numpy(), fit.tp_efficiency.to_numpy()).items():
+            fit[k] = v
+    return fit, nofit.assign(hw=hw.name)
+
+
+def infeasible_table(hws: list[HwConfig], grid: pd.DataFrame, group_size: int) -> pd.DataFrame:
+    """Configurations that fit in no memory a description offers (``n_devices`` = 0), all systems."""
+    cols = ["hw", *KEYS, "memory_bytes", "capacity_bytes"]
+    parts = [capacity_points(hw, grid, group_size)[1][cols] for hw in sorted(hws, key=lambda h: h.name)]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
 
 
 def speedup_table(decode: pd.DataFrame, base_hw: str = "graviton2") -> pd.DataFrame:
