@@ -1,0 +1,131 @@
+# Rules of the validate stage (lib/sail/peers, lib/sail/sim/validation): llama.cpp as a measured peer.
+# Random-weight GGUFs at Llama-2-7B block geometry -> llama-quantize -> llama-batched-bench decode on
+# this host -> the simulator's CPU model predicted against it, fitted on half, MAPE on the other half.
+# Input from the peers stage: the llama.cpp binaries built from the PyPI source distribution.
+
+
+def validate_cfg():
+    return stage("validate")
+
+
+def llamacpp_bin(name):
+    """A llama.cpp binary built by the peers stage (resources/llamacpp/)."""
+    return f"resources/llamacpp/bin/{name}"
+
+
+def validate_models():
+    """Every GGUF the measurement runs: the main set, the per-layer check, and SmolLM2 if asked."""
+    v = validate_cfg()
+    files = [
+        f"resources/validate/llama2-7b-geometry-{v['n_layers']}l-{t}.gguf"
+        for t in v["weight_types"]
+    ]
+    lc = v["layer_check"]
+    files += [
+        f"resources/validate/llama2-7b-geometry-{n}l-{lc['weight_type']}.gguf"
+        for n in lc["n_layers"]
+    ]
+    return sorted(set(files))
+
+
+rule validate_gguf_f16:
+    output:
+        temp("resources/validate/llama2-7b-geometry-{n_layers}l-F16.gguf"),
+    log:
+        "logs/validate/gguf_{n_layers}l.log",
+    conda:
+        CONDA_ENV
+    wildcard_constraints:
+        n_layers=r"\d+",
+    params:
+        seed=EXP["seed"],
+    script:
+        "../scripts/validate_gguf.py"
+
+
+rule validate_quantize:
+    input:
+        f16="resources/validate/llama2-7b-geometry-{n_layers}l-F16.gguf",
+        quantize=llamacpp_bin("llama-quantize"),
+    output:
+        "resources/validate/llama2-7b-geometry-{n_layers}l-{wtype}.gguf",
+    log:
+        "logs/validate/quantize_{n_layers}l_{wtype}.log",
+    conda:
+        CONDA_ENV
+    wildcard_constraints:
+        n_layers=r"\d+",
+        wtype="Q8_0|Q4_0|Q4_K|Q2_K",
+    threads: 2
+    script:
+        "../scripts/validate_quantize.py"
+
+
+rule validate_measure:
+    input:
+        models=validate_models(),
+        smollm2=GGUF if validate_cfg()["smollm2"] else [],
+        bench=llamacpp_bin("llama-batched-bench"),
+    output:
+        decode=f"{RES}/validate/llamacpp_decode.csv",
+        layers=f"{RES}/validate/layer_check.csv",
+        host=f"{RES}/validate/host.csv",
+    log:
+        f"{LOGS}/validate/measure.log",
+    conda:
+        CONDA_ENV
+    threads: 2
+    params:
+        cfg=validate_cfg(),
+    script:
+        "../scripts/validate_measure.py"
+
+
+rule validate_fit:
+    input:
+        decode=f"{RES}/validate/llamacpp_decode.csv",
+        hw=f"config/hw/{validate_cfg()['host_hw']}.yaml",
+        base="config/hw/graviton2.yaml",
+    output:
+        table=f"{RES}/validate/cpu_validation.csv",
+        summary=f"{RES}/validate/cpu_validation_mape.csv",
+        fit=report(
+            f"{RES}/validate/cpu_fit.csv",
+            caption="../report/validate_cpu_fit.rst",
+            category="Validation",
+        ),
+        fit_md=f"{RES}/validate/cpu_fit.md",
+    log:
+        f"{LOGS}/validate/fit.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/validate_fit.py"
+
+
+rule fig14_validation:
+    input:
+        table=f"{RES}/validate/cpu_validation.csv",
+        summary=f"{RES}/validate/cpu_validation_mape.csv",
+    output:
+        pdf=report(
+            figure("fig14_validation")["pdf"],
+            caption="../report/fig14_validation.rst",
+            category="Figures",
+        ),
+        png=figure("fig14_validation")["png"],
+    log:
+        notebook=f"{LOGS}/notebooks/fig14_validation.ipynb",
+    conda:
+        CONDA_ENV
+    notebook:
+        "../../notebooks/fig14_validation.py.ipynb"
+
+
+FINAL_OUTPUTS.extend(
+    [
+        *figure("fig14_validation").values(),
+        f"{RES}/validate/cpu_fit.csv",
+        f"{RES}/validate/layer_check.csv",
+    ]
+)
