@@ -102,6 +102,43 @@ def speedup_table(decode: pd.DataFrame, base_hw: str = "graviton2") -> pd.DataFr
     return df[["system", "hw", *KEYS, "tokens_per_s", "cpu_tokens_per_s", "speedup_vs_cpu"]]
 
 
+def baseline_speedups(decode: pd.DataFrame, sail_hw: str, baselines: dict[str, str]) -> pd.DataFrame:
+    """SAIL's speedup over every CPU baseline at the same workload point (long table, one row per baseline).
+
+    ``baselines`` maps a CPU description (``hw`` of the decode table) to its label, e.g.
+    ``{"graviton2_reunpack": "re-unpack per token", ...}``. Raises ``ValueError`` naming a missing one.
+    """
+    sail = decode[decode.hw == sail_hw]
+    if sail.empty:
+        raise ValueError(f"no rows of {sail_hw!r} in the decode table")
+    out = []
+    for hw, label in baselines.items():
+        base = decode[decode.hw == hw]
+        if base.empty:
+            raise ValueError(f"CPU baseline {hw!r} has no rows in the decode table; hw: {sorted(decode.hw.unique())}")
+        b = base.set_index(KEYS).tokens_per_s.rename("cpu_tokens_per_s")
+        d = sail[["hw", *KEYS, "tokens_per_s"]].join(b, on=KEYS, how="inner")
+        d.insert(0, "baseline_hw", hw)
+        d.insert(1, "baseline", label)
+        d["speedup_vs_cpu"] = d.tokens_per_s / d.cpu_tokens_per_s
+        out.append(d)
+    return pd.concat(out, ignore_index=True)
+
+
+def baseline_range(table: pd.DataFrame, ratio: str = "speedup_vs_cpu", by: str = "baseline") -> pd.DataFrame:
+    """The maximum of ``ratio`` per baseline with its configuration (one row per baseline, lowest first)."""
+    rows = table.loc[table.groupby(by, sort=True)[ratio].idxmax()]
+    return rows.sort_values(ratio).reset_index(drop=True)
+
+
+def range_sentence(best: pd.DataFrame, ratio: str, label_col: str = "baseline", keys=KEYS) -> str:
+    """"Over the CPU baselines the maximum ranges 7.3x (llama.cpp-like ...) to 20.8x (re-unpack ...)"."""
+    parts = [f"{r[label_col]}: {r[ratio]:.3g}x at " + ", ".join(f"{k}={r[k]}" for k in keys if k in r.index)
+             for _, r in best.iterrows()]
+    lo, hi = best[ratio].min(), best[ratio].max()
+    return f"Over the {len(best)} CPU baselines the maximum ranges {lo:.3g}x to {hi:.3g}x ({'; '.join(parts)})."
+
+
 def sensitivity_grid(
     sail: HwConfig, cpu: HwConfig, workload: dict, batches, contexts, axes: dict, prt, group_size: int
 ):
