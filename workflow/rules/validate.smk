@@ -20,6 +20,10 @@ def validate_models():
         f"resources/validate/llama2-7b-geometry-{v['n_layers']}l-{t}.gguf"
         for t in v["weight_types"]
     ]
+    files += [
+        f"resources/validate/llama2-7b-geometry-{v['n_layers']}l-{rc['weight_type']}.gguf"
+        for rc in v["repack_check"]
+    ]
     lc = v["layer_check"]
     files += [
         f"resources/validate/llama2-7b-geometry-{n}l-{lc['weight_type']}.gguf"

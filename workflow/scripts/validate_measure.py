@@ -34,16 +34,22 @@ with log_to(snakemake.log[0]):
         for threads in cfg["threads"]:
             for ctx in cfg["contexts"]:
                 runs.append(run_decode(bench, files[(cfg["n_layers"], wtype)], wtype, cfg["n_layers"], threads,
-                                       ctx, cfg["decode_tokens"], cfg["batches"], "llama2-7b-geometry"))
+                                       ctx, cfg["decode_tokens"], cfg["batches"], "llama2-7b-geometry",
+                                       repack=cfg["repack"]))
                 log.info("%s\n%s", wtype, runs[-1].to_string())
+    for rc in cfg["repack_check"]:  # llama.cpp's default repacked weights (its GEMM path)
+        runs.append(run_decode(bench, files[(cfg["n_layers"], rc["weight_type"])], rc["weight_type"], cfg["n_layers"],
+                               rc["threads"], rc["context"], cfg["decode_tokens"], cfg["batches"],
+                               "llama2-7b-geometry", repack=True))
     if cfg["smollm2"]:
         for threads in cfg["threads"]:
             for ctx in cfg["contexts"]:
                 runs.append(run_decode(bench, snakemake.input.smollm2, "Q4_1", 30, threads, ctx,
-                                       cfg["decode_tokens"], cfg["batches"], "smollm2-135m"))
+                                       cfg["decode_tokens"], cfg["batches"], "smollm2-135m", repack=cfg["repack"]))
     lc = cfg["layer_check"]
     layers = [run_decode(bench, files[(n, lc["weight_type"])], lc["weight_type"], n, lc["threads"], lc["context"],
-                         cfg["decode_tokens"], lc["batches"], "llama2-7b-geometry") for n in lc["n_layers"]]
+                         cfg["decode_tokens"], lc["batches"], "llama2-7b-geometry", repack=cfg["repack"])
+              for n in lc["n_layers"]]
     bw_after = {t: measure_read_bandwidth(cfg["bandwidth_bytes"], threads=t)["dram_read_gbps"] for t in threads_all}
     log.info("bandwidth after: %s GB/s", bw_after)
     best = {t: max(bw[t], bw_after[t]) for t in threads_all}

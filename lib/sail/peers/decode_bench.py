@@ -34,6 +34,7 @@ DECODE_COLUMNS = [
     "flash_attn",
     "n_ubatch",
     "weight_buffers",
+    "repack",
 ]
 BUFFER_RE = re.compile(r"load_tensors:\s+(\S+) model buffer size\s*=\s*([0-9.]+) MiB")
 
@@ -45,8 +46,12 @@ def weight_buffers(log_text: str) -> str:
     return ";".join(f"{name}:{float(mib):.0f}" for name, mib in found)
 
 
-def bench_command(bench_bin, model, threads: int, context: int, decode_tokens: int, batches, ubatch: int = 512):
-    """The ``llama-batched-bench`` command line for one (model, threads, context) run."""
+def bench_command(bench_bin, model, threads: int, context: int, decode_tokens: int, batches, ubatch: int = 512,
+                  repack: bool = True):
+    """The ``llama-batched-bench`` command line for one (model, threads, context) run.
+
+    ``repack=False`` adds ``--no-repack``: weights stay in their file layout (no CPU_REPACK or AMX buffer),
+    so every GEMM takes ggml's generic ``vec_dot`` path."""
     for name, v in (("threads", threads), ("decode_tokens", decode_tokens), ("ubatch", ubatch)):
         if not isinstance(v, int) or v < 1:
             raise ValueError(f"{name} must be a positive integer, got {v!r}")
@@ -61,8 +66,8 @@ def bench_command(bench_bin, model, threads: int, context: int, decode_tokens: i
         str(bench_bin), "-m", str(model), "-t", str(threads), "-tb", str(threads),
         "-c", str(n_ctx), "-b", str(max(context, batches[-1])), "-ub", str(ubatch),
         "-npp", str(context), "-ntg", str(decode_tokens), "-npl", ",".join(map(str, batches)),
-        "-pps", "--output-format", "jsonl", "--no-warmup",
-    ]  # fmt: skip
+        "-pps", "--output-format", "jsonl", "-lv", "4",  # verbosity 4: the load log names the weight buffers
+    ] + ([] if repack else ["--no-repack"])  # fmt: skip
 
 
 def parse_jsonl(text: str) -> pd.DataFrame:
@@ -78,7 +83,7 @@ def parse_jsonl(text: str) -> pd.DataFrame:
 
 
 def run_decode(bench_bin, model, weight_type: str, n_layers: int, threads: int, context: int,
-               decode_tokens: int, batches, label: str) -> pd.DataFrame:
+               decode_tokens: int, batches, label: str, repack: bool = True) -> pd.DataFrame:
     """Run one ``llama-batched-bench`` and return :data:`DECODE_COLUMNS` rows, one per batch."""
     if weight_type != "Q4_1":  # SmolLM2's own file is Q4_1; the random models use the measured types
         check_weight_type(weight_type)
@@ -86,7 +91,7 @@ def run_decode(bench_bin, model, weight_type: str, n_layers: int, threads: int, 
         raise ValueError(f"llama-batched-bench not found at {bench_bin}")
     if not Path(model).is_file():
         raise ValueError(f"model file {model} does not exist")
-    cmd = bench_command(bench_bin, model, threads, context, decode_tokens, batches)
+    cmd = bench_command(bench_bin, model, threads, context, decode_tokens, batches, repack=repack)
     env = os.environ | {"OMP_NUM_THREADS": str(threads)}
     r = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if r.returncode != 0:
@@ -107,19 +112,22 @@ def run_decode(bench_bin, model, weight_type: str, n_layers: int, threads: int, 
             "flash_attn": df.flash_attn.astype(int),
             "n_ubatch": df.n_ubatch.astype(int),
             "weight_buffers": weight_buffers(r.stdout + "\n" + r.stderr),
+            "repack": bool(repack),
         }
     )
     return out[DECODE_COLUMNS]
 
 
 def llamacpp_version(bench_bin) -> dict:
-    """``build`` number and ``commit`` that the binary reports (``--version``)."""
+    """``version`` string and ``commit`` the binary reports (``--version``), e.g. ``0c1e570``."""
     r = subprocess.run([str(bench_bin), "--version"], capture_output=True, text=True)
     text = r.stdout + r.stderr
-    m = re.search(r"version:\s*(\d+)\s*\(([0-9a-f]+)\)", text)
+    m = re.search(r"version:\s*(\S+).*?commit\s+([0-9a-f]+)", text)
     if not m:
         raise ValueError(f"cannot read the llama.cpp version from {bench_bin} --version: {text[-300:]!r}")
-    return {"llamacpp_build": int(m.group(1)), "llamacpp_commit": m.group(2)}
+    built = re.search(r"built with (.+)", text)
+    return {"llamacpp_version": m.group(1), "llamacpp_commit": m.group(2),
+            "llamacpp_compiler": built.group(1).strip() if built else "unknown"}
 
 
 def host_info() -> dict:

@@ -19,20 +19,26 @@ def plot_validation(table: pd.DataFrame, summary: pd.DataFrame):
     MAPE of each type is in its title (from ``summary``, which the validate stage computed).
     """
     apply_style()
-    main = table[table.split.isin(["fit", "held-out"])]
-    types = [t for t in ("Q8_0", "Q4_0", "Q4_K", "Q2_K") if t in set(main.weight_type)]
-    types += sorted(set(main.weight_type) - set(types))
-    ncol = min(len(types), 2)
+    main = table[table.split.isin(["fit", "held-out"])].copy()
+    rep = main["repack"].astype(bool) if "repack" in main.columns else False
+    main["panel"] = main.weight_type + np.where(rep, " repacked", "")
+    main["fit_set"] = main["fit_set"] if "fit_set" in main.columns else "no repack"
+    order = [f"{t}{r}" for r in ("", " repacked") for t in ("Q8_0", "Q4_0", "Q4_K", "Q2_K")]
+    types = [t for t in order if t in set(main.panel)] + sorted(set(main.panel) - set(order))
+    ncol = min(len(types), 3)
     nrow = int(np.ceil(len(types) / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(DOUBLE_COLUMN_IN * (0.5 if ncol == 1 else 0.75),
-                                                  2.5 * nrow), squeeze=False)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(DOUBLE_COLUMN_IN * (0.5 if ncol == 1 else 1.0),
+                                                  2.3 * nrow), squeeze=False)
     colours = dict(zip(sorted(main.threads.unique()), sns.color_palette("colorblind", 8)))
     ctx_marker = dict(zip(sorted(main.context.unique()), CONTEXT_MARKERS))
     lo = min(main.tokens_per_s.min(), main.predicted_tokens_per_s.min()) * 0.7
     hi = max(main.tokens_per_s.max(), main.predicted_tokens_per_s.max()) * 1.4
-    held = summary[summary.split == "held-out"].set_index("group")
+    held = summary[summary.split == "held-out"]
+    if "fit_set" not in held.columns:
+        held = held.assign(fit_set="no repack")
+    held = held.set_index(["fit_set", "group"])
     for ax, wt in zip(axes.flat, types):
-        d = main[main.weight_type == wt]
+        d = main[main.panel == wt]
         for (th, ctx, split), g in d.groupby(["threads", "context", "split"], sort=True):
             filled = split == "fit"
             ax.scatter(g.tokens_per_s, g.predicted_tokens_per_s, s=14, marker=ctx_marker[ctx],
@@ -44,9 +50,9 @@ def plot_validation(table: pd.DataFrame, summary: pd.DataFrame):
         ax.set_yscale("log")
         ax.set_xlim(lo, hi)
         ax.set_ylim(lo, hi)
-        key = f"weight_type={wt}"
+        key = (d.fit_set.iloc[0], f"weight_type={d.weight_type.iloc[0]}")
         mape = f"held-out MAPE {held.loc[key, 'mape_pct']:.1f} %" if key in held.index else ""
-        ax.set_title(f"{wt}: {mape}")
+        ax.set_title(f"{wt}: {mape}", fontsize=7)
         ax.set_xlabel("measured tokens/s (llama.cpp)")
         ax.set_ylabel("predicted tokens/s")
     for ax in list(axes.flat)[len(types):]:

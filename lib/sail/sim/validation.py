@@ -138,16 +138,17 @@ def least_squares_bounded(resid, x0, lo, hi, iters: int = 200, tol: float = 1e-1
     return x, r, _jacobian(resid, x, r)
 
 
-def _fit_continuous(hw, measured, train, types, reuse):
-    names = ["memory.dram_efficiency"] + [f"cpu.kernel_efficiency.{t}" for t in types]
+def _fit_continuous(hw, measured, train, types, reuse, fixed=None):
+    fixed = dict(fixed or {})
+    names = [n for n in ["memory.dram_efficiency"] + [f"cpu.kernel_efficiency.{t}" for t in types] if n not in fixed]
     sub = measured[train]
     logm = np.log(sub.tokens_per_s.to_numpy())
 
     def resid(x):
-        vals = dict(zip(names, x)) | {"cpu.weight_unpack_reuse_tokens": reuse}
+        vals = fixed | dict(zip(names, x)) | {"cpu.weight_unpack_reuse_tokens": reuse}
         return np.log(predict(hw, sub, vals)) - logm
 
-    x0 = np.array([0.7] + [0.3] * len(types))
+    x0 = np.array([0.7 if n == "memory.dram_efficiency" else 0.3 for n in names])
     x, r, jac = least_squares_bounded(resid, x0, np.full(len(names), 0.01), np.ones(len(names)))
     dof = max(len(logm) - len(names), 1)
     s2 = float((r**2).sum() / dof)
@@ -158,14 +159,16 @@ def _fit_continuous(hw, measured, train, types, reuse):
     return dict(zip(names, x)), dict(zip(names, se)), float((r**2).sum())
 
 
-def fit(hw: HwConfig, measured: pd.DataFrame, train: np.ndarray, fitted_types=None) -> tuple[dict, pd.DataFrame]:
+def fit(hw: HwConfig, measured: pd.DataFrame, train: np.ndarray, fitted_types=None,
+        fixed: dict | None = None) -> tuple[dict, pd.DataFrame]:
     """Least squares on log tokens/s over the ``train`` rows: DRAM efficiency and one kernel efficiency
     per weight type (continuous, bounded to (0, 1]), unpack reuse on :data:`REUSE_GRID` (profiled: the
     continuous fit is repeated for every grid value and the best kept).
 
     Returns the fitted values and a table ``parameter, value, std_error, n_fit_points, note``
     (standard errors from the Jacobian at the optimum, scaled by the residual variance; the reuse row's
-    "error" is the range of grid values within 5 % of the best sum of squares).
+    "error" is the range of grid values within 5 % of the best sum of squares). ``fixed`` holds values
+    that are not fitted (e.g. the DRAM efficiency of another fit); they are returned but not tabled.
     """
     types = sorted(fitted_types or measured[train].weight_type.unique())
     for t in types:
@@ -174,10 +177,10 @@ def fit(hw: HwConfig, measured: pd.DataFrame, train: np.ndarray, fitted_types=No
     m, tr = measured[keep], train[keep]
     best, sse = None, {}
     for reuse in REUSE_GRID:
-        vals, se, s = _fit_continuous(hw, m, tr, types, reuse)
+        vals, se, s = _fit_continuous(hw, m, tr, types, reuse, fixed)
         sse[reuse] = s
         if best is None or s < best[2]:
-            best = (vals | {"cpu.weight_unpack_reuse_tokens": float(reuse)}, se, s)
+            best = (dict(fixed or {}) | vals | {"cpu.weight_unpack_reuse_tokens": float(reuse)}, se, s)
     vals, se, s_best = best
     near = [r for r, s in sse.items() if s <= s_best * 1.05]
     n = int(tr.sum())
