@@ -1,16 +1,14 @@
 # Rules of the validate stage (lib/sail/peers, lib/sail/sim/validation): llama.cpp as a measured peer.
 # Random-weight GGUFs at Llama-2-7B block geometry -> llama-quantize -> llama-batched-bench decode on
 # this host -> the simulator's CPU model predicted against it, fitted on half, MAPE on the other half.
-# Input from the peers stage: the llama.cpp binaries built from the PyPI source distribution.
+# Input from the peers stage: the llama.cpp build (build_info.json locates its binaries).
 
 
 def validate_cfg():
     return stage("validate")
 
 
-def llamacpp_bin(name):
-    """A llama.cpp binary built by the peers stage (resources/llamacpp/)."""
-    return f"resources/llamacpp/bin/{name}"
+LLAMACPP_INFO = f"{LLAMACPP_ROOT}/build_info.json"
 
 
 def validate_models():
@@ -50,7 +48,7 @@ rule validate_gguf_f16:
 rule validate_quantize:
     input:
         f16="resources/validate/llama2-7b-geometry-{n_layers}l-F16.gguf",
-        quantize=llamacpp_bin("llama-quantize"),
+        llamacpp=LLAMACPP_INFO,
     output:
         "resources/validate/llama2-7b-geometry-{n_layers}l-{wtype}.gguf",
     log:
@@ -69,7 +67,7 @@ rule validate_measure:
     input:
         models=validate_models(),
         smollm2=GGUF if validate_cfg()["smollm2"] else [],
-        bench=llamacpp_bin("llama-batched-bench"),
+        llamacpp=LLAMACPP_INFO,
     output:
         decode=f"{RES}/validate/llamacpp_decode.csv",
         layers=f"{RES}/validate/layer_check.csv",

@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from sail.io import log, log_to, write_table
+from sail.peers import load_build
 from sail.peers.decode_bench import host_info, llamacpp_version, per_layer_check, run_decode
 from sail.peers.gguf_models import check_weight_type
 
@@ -14,14 +15,15 @@ NAME = re.compile(r"llama2-7b-geometry-(\d+)l-(\w+)\.gguf$")
 
 with log_to(snakemake.log[0]):
     cfg = snakemake.params.cfg
-    bench = snakemake.input.bench
+    build = load_build(snakemake.input.llamacpp)
+    bench = build.binary("llama-batched-bench")
     for t in cfg["weight_types"] + [cfg["layer_check"]["weight_type"]]:
         check_weight_type(t)
     files = {}
     for f in snakemake.input.models:
         m = NAME.search(Path(f).name)
         files[(int(m.group(1)), m.group(2))] = f
-    host = host_info() | llamacpp_version(bench)
+    host = host_info() | llamacpp_version(bench) | build.provenance()  # commit and flags of the build
     # DRAM read bandwidth at each thread count, probed before and after the runs; the larger one counts
     # (a neighbour on a shared host depresses single probes).
     from sail.kernels.bench import measure_read_bandwidth

@@ -1,5 +1,17 @@
-"""Measured peers: llama.cpp built from its source distribution and run on this host.
+"""Real systems measured beside ours on this host (llama.cpp's CPU backend).
 
-``gguf_models`` writes the random-weight GGUF files at real Llama geometry that llama.cpp measures;
-``decode_bench`` runs ``llama-batched-bench`` on them and turns its output into a decode table.
+Where a real system does the job we model, the artifact builds it from a hash-checked source
+distribution and measures it in the same run as our own code, so the baselines of every ratio are
+measured, not assumed. ``gguf_models`` writes the random-weight GGUF files at real Llama geometry
+that llama.cpp measures; ``decode_bench`` runs ``llama-batched-bench`` on them.
 """
+
+from sail.peers.llamacpp import (
+    LlamaCppBuild,
+    build_llamacpp,
+    fetch_sdist,
+    llamacpp_commit,
+    load_build,
+)
+
+__all__ = ["LlamaCppBuild", "build_llamacpp", "fetch_sdist", "llamacpp_commit", "load_build"]
