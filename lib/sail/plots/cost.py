@@ -8,7 +8,7 @@ import pandas as pd
 from sail.plots.style import DOUBLE_COLUMN_IN, apply_style
 
 SYSTEM_ORDER = ["sail", "cpu", "v100"]
-SYSTEM_LABEL = {"sail": "SAIL", "cpu": "Neoverse-N1 CPU", "v100": "V100"}
+SYSTEM_LABEL = {"sail": "SAIL", "cpu": "Neoverse-N1 CPU (llama.cpp-like reuse)", "v100": "V100"}
 
 
 def select_rows(cost: pd.DataFrame, select: dict[str, list], v100_system: str = "v100") -> pd.DataFrame:
@@ -45,6 +45,7 @@ def plot_cost(cost: pd.DataFrame, select: dict[str, list] | None = None):
 
     apply_style()
     rows = select_rows(cost, select or {})
+    rows = rows[rows["system"].isin(SYSTEM_ORDER)]  # the other CPU baselines are drawn in fig06 / tab04
     models = by_size(rows["model"].unique())
     fig, axes = plt.subplots(2, len(models), figsize=(DOUBLE_COLUMN_IN, 4.4), squeeze=False, sharex=True)
     colours = dict(zip(SYSTEM_ORDER, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
@@ -86,6 +87,6 @@ def plot_cost(cost: pd.DataFrame, select: dict[str, list] | None = None):
         handles += [L([], [], color=colours["v100"], ls="", marker=m, ms=3.5, mfc=colours["v100"] if f else "none",
                       label=f"V100 x{n}" + {1: " (p3.2xlarge)", 4: " (p3.8xlarge)", 8: " (p3.16xlarge)"}[n])
                     for n, (m, f) in GPU_MARKERS.items()]
-    fig.legend(handles=handles, loc="lower center", ncol=5, frameon=False, fontsize=6, bbox_to_anchor=(0.5, -0.02))
+    fig.legend(handles=handles, loc="lower center", ncol=4, frameon=False, fontsize=6, bbox_to_anchor=(0.5, -0.02))
     fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig

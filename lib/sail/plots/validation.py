@@ -57,7 +57,7 @@ def plot_validation(table: pd.DataFrame, summary: pd.DataFrame):
         ax.set_ylabel("predicted tokens/s")
     for ax in list(axes.flat)[len(types):]:
         ax.set_visible(False)
-    handles = [plt.Line2D([], [], ls="", marker="o", color=c, label=f"{t} thread{'s' * (t > 1)}")
+    handles = [plt.Line2D([], [], ls="", marker="o", color=c, label=f"{t} thread{'s' if t > 1 else ''}")
                for t, c in colours.items()]
     handles += [plt.Line2D([], [], ls="", marker=m, color="0.3", mfc="none", label=f"context {c}")
                 for c, m in ctx_marker.items()]

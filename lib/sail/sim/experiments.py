@@ -127,6 +127,7 @@ def baseline_speedups(decode: pd.DataFrame, sail_hw: str, baselines: dict[str, s
 
 def baseline_range(table: pd.DataFrame, ratio: str = "speedup_vs_cpu", by: str = "baseline") -> pd.DataFrame:
     """The maximum of ``ratio`` per baseline with its configuration (one row per baseline, lowest first)."""
+    table = table.reset_index(drop=True)  # idxmax labels must be unique
     rows = table.loc[table.groupby(by, sort=True)[ratio].idxmax()]
     return rows.sort_values(ratio).reset_index(drop=True)
 
