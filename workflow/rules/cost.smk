@@ -7,17 +7,6 @@
 from sail.claims import PAPER_CLAIMS
 
 
-def cpu_baseline_labels():
-    """Cost system -> label of the CPU baseline it prices (sim.cpu_baselines, matched by hw)."""
-    labels = stage("sim")["cpu_baselines"]
-    systems = stage("cost")["systems"]
-    return {
-        name: labels[s["hw"]]
-        for name, s in sorted(systems.items())
-        if s["hw"] in labels
-    }
-
-
 rule cost_tpd:
     input:
         decode=f"{RES}/sim/decode.csv",

@@ -299,12 +299,12 @@ rule fig11_sensitivity:
             category="Figures",
         ),
         png=figure("fig11_sensitivity")["png"],
-    params:
-        baseline=f"{stage('sim')['cpu_hw']} ({stage('sim')['cpu_baselines'][stage('sim')['cpu_hw']]})",
     log:
         notebook=f"{LOGS}/notebooks/fig11_sensitivity.ipynb",
     conda:
         CONDA_ENV
+    params:
+        baseline=f"{stage('sim')['cpu_hw']} ({stage('sim')['cpu_baselines'][stage('sim')['cpu_hw']]})",
     notebook:
         "../../notebooks/fig11_sensitivity.py.ipynb"
 

@@ -4,30 +4,7 @@
 # Input from the peers stage: the llama.cpp build (build_info.json locates its binaries).
 
 
-def validate_cfg():
-    return stage("validate")
-
-
 LLAMACPP_INFO = f"{LLAMACPP_ROOT}/build_info.json"
-
-
-def validate_models():
-    """Every GGUF the measurement runs: the main set, the per-layer check, and SmolLM2 if asked."""
-    v = validate_cfg()
-    files = [
-        f"resources/validate/llama2-7b-geometry-{v['n_layers']}l-{t}.gguf"
-        for t in v["weight_types"]
-    ]
-    files += [
-        f"resources/validate/llama2-7b-geometry-{v['n_layers']}l-{rc['weight_type']}.gguf"
-        for rc in v["repack_check"]
-    ]
-    lc = v["layer_check"]
-    files += [
-        f"resources/validate/llama2-7b-geometry-{n}l-{lc['weight_type']}.gguf"
-        for n in lc["n_layers"]
-    ]
-    return sorted(set(files))
 
 
 rule validate_gguf_f16:
@@ -35,10 +12,10 @@ rule validate_gguf_f16:
         temp("resources/validate/llama2-7b-geometry-{n_layers}l-F16.gguf"),
     log:
         "logs/validate/gguf_{n_layers}l.log",
-    conda:
-        CONDA_ENV
     wildcard_constraints:
         n_layers=r"\d+",
+    conda:
+        CONDA_ENV
     params:
         seed=EXP["seed"],
     script:
@@ -53,11 +30,11 @@ rule validate_quantize:
         "resources/validate/llama2-7b-geometry-{n_layers}l-{wtype}.gguf",
     log:
         "logs/validate/quantize_{n_layers}l_{wtype}.log",
-    conda:
-        CONDA_ENV
     wildcard_constraints:
         n_layers=r"\d+",
         wtype="Q8_0|Q4_0|Q4_K|Q2_K",
+    conda:
+        CONDA_ENV
     threads: 2
     script:
         "../scripts/validate_quantize.py"
@@ -66,7 +43,7 @@ rule validate_quantize:
 rule validate_measure:
     input:
         models=validate_models(),
-        smollm2=GGUF if validate_cfg()["smollm2"] else [],
+        smollm2=GGUF if stage("validate")["smollm2"] else [],
         llamacpp=LLAMACPP_INFO,
     output:
         decode=f"{RES}/validate/llamacpp_decode.csv",
@@ -78,7 +55,7 @@ rule validate_measure:
         CONDA_ENV
     threads: 2
     params:
-        cfg=validate_cfg(),
+        cfg=stage("validate"),
     script:
         "../scripts/validate_measure.py"
 
@@ -86,7 +63,7 @@ rule validate_measure:
 rule validate_fit:
     input:
         decode=f"{RES}/validate/llamacpp_decode.csv",
-        hw=f"config/hw/{validate_cfg()['host_hw']}.yaml",
+        hw=f"config/hw/{stage('validate')['host_hw']}.yaml",
         base="config/hw/graviton2.yaml",
     output:
         table=f"{RES}/validate/cpu_validation.csv",
