@@ -60,8 +60,9 @@ def bench_command(bench_bin, model, threads: int, context: int, decode_tokens: i
     batches = sorted(int(b) for b in batches)
     if not batches or batches[0] < 1:
         raise ValueError(f"batches must be positive integers, got {batches!r}")
-    # every sequence gets its own KV stream of context + decode_tokens cells (non-unified cache)
-    n_ctx = batches[-1] * (context + decode_tokens)
+    # every sequence gets its own KV stream of context + decode_tokens cells (non-unified cache); llama.cpp
+    # rounds each stream down to a multiple of 256 cells, and batched-bench skips a point that does not fit
+    n_ctx = batches[-1] * 256 * -(-(context + decode_tokens) // 256)
     return [
         str(bench_bin), "-m", str(model), "-t", str(threads), "-tb", str(threads),
         "-c", str(n_ctx), "-b", str(max(context, batches[-1])), "-ub", str(ubatch),

@@ -101,11 +101,13 @@ def ape(pred, meas) -> np.ndarray:
     return 100.0 * np.abs(np.asarray(pred) / np.asarray(meas) - 1.0)
 
 
-def _jacobian(resid, x, r0, step=1e-6):
+def _jacobian(resid, x, r0, hi, step=1e-6):
     jac = np.empty((r0.size, x.size))
     for j in range(x.size):
         dx = np.zeros_like(x)
         dx[j] = step * max(abs(x[j]), 1e-3)
+        if x[j] + dx[j] > hi[j]:  # one-sided difference backwards at the upper bound
+            dx[j] = -dx[j]
         jac[:, j] = (resid(x + dx) - r0) / dx[j]
     return jac
 
@@ -117,7 +119,7 @@ def least_squares_bounded(resid, x0, lo, hi, iters: int = 200, tol: float = 1e-1
     r = resid(x)
     lam = 1e-3
     for _ in range(iters):
-        jac = _jacobian(resid, x, r)
+        jac = _jacobian(resid, x, r, hi)
         g = jac.T @ r
         a = jac.T @ jac
         improved = False
@@ -135,7 +137,7 @@ def least_squares_bounded(resid, x0, lo, hi, iters: int = 200, tol: float = 1e-1
         x, r, lam = x_new, r_new, max(lam / 10, 1e-12)
         if gain < tol:
             break
-    return x, r, _jacobian(resid, x, r)
+    return x, r, _jacobian(resid, x, r, hi)
 
 
 def _fit_continuous(hw, measured, train, types, reuse, fixed=None):
