@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.ticker import NullFormatter
 
 from sail.plots.style import DOUBLE_COLUMN_IN, apply_style
 
@@ -28,7 +29,7 @@ def plot_validation(table: pd.DataFrame, summary: pd.DataFrame):
     ncol = min(len(types), 3)
     nrow = int(np.ceil(len(types) / ncol))
     fig, axes = plt.subplots(nrow, ncol, figsize=(DOUBLE_COLUMN_IN * (0.5 if ncol == 1 else 1.0),
-                                                  2.3 * nrow), squeeze=False)
+                                                  2.3 * nrow + (0.9 if nrow == 1 else 0)), squeeze=False)
     colours = dict(zip(sorted(main.threads.unique()), sns.color_palette("colorblind", 8)))
     ctx_marker = dict(zip(sorted(main.context.unique()), CONTEXT_MARKERS))
     lo = min(main.tokens_per_s.min(), main.predicted_tokens_per_s.min()) * 0.7
@@ -50,6 +51,8 @@ def plot_validation(table: pd.DataFrame, summary: pd.DataFrame):
         ax.set_yscale("log")
         ax.set_xlim(lo, hi)
         ax.set_ylim(lo, hi)
+        for axis in (ax.xaxis, ax.yaxis):  # decade labels only: minor labels collide at one column
+            axis.set_minor_formatter(NullFormatter())
         key = (d.fit_set.iloc[0], f"weight_type={d.weight_type.iloc[0]}")
         mape = f"held-out MAPE {held.loc[key, 'mape_pct']:.1f} %" if key in held.index else ""
         ax.set_title(f"{wt}: {mape}", fontsize=7)
@@ -64,6 +67,6 @@ def plot_validation(table: pd.DataFrame, summary: pd.DataFrame):
     handles += [plt.Line2D([], [], ls="", marker="o", color="0.3", label="fitted point"),
                 plt.Line2D([], [], ls="", marker="o", color="0.3", mfc="none", label="held-out point"),
                 plt.Rectangle((0, 0), 1, 1, color="0.85", label="+-15 %")]
-    fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=6, bbox_to_anchor=(0.5, -0.02 - 0.04 * (nrow == 1)))
-    fig.tight_layout(rect=(0, 0.1 if nrow > 1 else 0.2, 1, 1))
+    fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=6, bbox_to_anchor=(0.5, 0.0))
+    fig.tight_layout(rect=(0, 0.12 if nrow > 1 else 0.28, 1, 1))
     return fig
