@@ -36,7 +36,25 @@ rule kernels_e2e:
         "../scripts/kernels_e2e.py"
 
 
+rule kernels_ggml_timer:
+    # our C++ timer of llama.cpp's GEMVs (lib/sail/kernels/cpp), linked against the pipeline's ggml build
+    input:
+        info=rules.peers_llamacpp_build.output.info,
+        src="lib/sail/kernels/cpp/ggml_gemv_timer.cpp",
+    output:
+        f"{LLAMACPP_ROOT}/ggml_gemv_timer/ggml_gemv_timer",
+    log:
+        "logs/kernels/ggml_timer_build.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/kernels_ggml_timer_build.py"
+
+
 rule kernels_bench:
+    input:
+        timer=rules.kernels_ggml_timer.output[0],
+        llamacpp_info=rules.peers_llamacpp_build.output.info,
     output:
         bench=f"{RES}/kernels/bench.csv",
         machine=f"{RES}/kernels/machine.csv",

@@ -34,6 +34,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from sail.kernels import ggml_timer
 from sail.kernels.act_lut import act_lut_gemv
 from sail.kernels.dequant import dequant_gemv
 from sail.kernels.lut_gemv import lut_gemv_prepared, prepare_wlut
@@ -44,7 +45,7 @@ log = logging.getLogger("sail.kernels.bench")
 
 BENCH_COLUMNS = ["kernel", "m", "k", "w_bits", "a_bits", "n_bw", "batch", "threads", "reps", "median_s", "q25_s",
                  "q75_s", "weight_bytes", "dram_read_gbps", "roofline_fraction", "min_s", "per_token_s",
-                 "eff_gbps", "gops", "n_copies", "rel_err"]
+                 "eff_gbps", "gops", "n_copies", "rel_err", "bits_per_weight", "impl", "peer_build"]
 
 # kernel name -> (w_bits is a sweep axis?, a_bits of its activations, description)
 KERNELS = {
@@ -61,6 +62,7 @@ KERNELS = {
     "weight_lut": "numba SAIL weight-LUT, row-broadcast tables, bit-serial int activations (sail.kernels.lut_gemv_prepared)",
 }
 BASELINES = ("numpy_fp32", "torch_fp32", "torch_int8_dynamic")
+# llama.cpp's own GEMVs (sail.kernels.ggml_timer): any "llamacpp_<ggml type>[_plain]" in `kernels`
 
 
 # ---------------------------------------------------------------------------------------------
@@ -236,6 +238,11 @@ class Candidate:
     call: object = field(repr=False)  # call(copy, x) -> y
     x: object = field(repr=False)
     check: object = field(repr=False, default=None)  # () -> relative error vs a float64 reference
+    # peers timed inside their own process: run() returns the seconds of the call (pipe round trip excluded)
+    self_timed: bool = False
+    bits_per_weight: float = float("nan")
+    impl: str = ""
+    peer_build: str = ""
 
     def run(self, i: int):
         return self.call(self.copies[i % len(self.copies)], self.x)
@@ -335,7 +342,8 @@ def build_candidates(kernels, m, k, w_bits_list, batch, group_size, a_bits, weig
                 impl = "portable" if kn == "act_lut_simd_portable" else None
                 f = lambda p, xx, impl=impl: simd_gemv(p, xx, impl=impl)  # noqa: E731
                 cands.append(Candidate(kn, w_bits, 32, 4, prepared[0].nbytes, prepared, f, x,
-                                       check_fn(lambda p, xx, pr=prepared[0], f=f: f(pr, xx))))
+                                       check_fn(lambda p, xx, pr=prepared[0], f=f: f(pr, xx)),
+                                       impl=resolve_impl(impl)))
                 continue
             if kn == "dequant":
                 f, nb = dequant_gemv, 0
@@ -363,6 +371,49 @@ def build_candidates(kernels, m, k, w_bits_list, batch, group_size, a_bits, weig
     return cands
 
 
+class PeerSet:
+    """llama.cpp candidates living in one :class:`~sail.kernels.ggml_timer.GgmlTimer` process.
+
+    Their weight copies are kept while consecutive groups share the shape and batch (the thread count
+    changes between them), so each shape is quantised and repacked once.
+    """
+
+    def __init__(self, timer: "ggml_timer.GgmlTimer", build: str | None = None):
+        self.timer = timer
+        self.key = None
+        self.handles: dict[str, ggml_timer.PeerHandle] = {}
+        self.build = build or f"ggml {timer.info.get('version', '?')} commit {timer.info.get('commit', '?')}"
+
+    def candidates(self, names, m, k, batch, l3, rotate_factor, seed) -> list[Candidate]:
+        if self.key != (m, k, batch):
+            for h in self.handles.values():
+                self.timer.free(h)
+            self.handles = {}
+            self.key = (m, k, batch)
+        cands = []
+        for kn in names:
+            t, repack = ggml_timer.parse_kernel(kn)
+            if kn not in self.handles:
+                bpw = ggml_timer.TYPE_BPW[t]
+                nc = n_copies_for(int(m * k * bpw / 8), l3, rotate_factor)
+                t0 = time.perf_counter()
+                self.handles[kn] = h = self.timer.add(t, repack, m, k, batch, nc, seed)
+                log.info("%s %dx%d batch %d: %d copies, %.3f bits/weight, %s buffer (repacked: %s), set-up %.1f s", kn,
+                         m, k, batch, nc, h.bits_per_weight, h.buft, h.repacked, time.perf_counter() - t0)
+                if abs(h.bits_per_weight - bpw) > 1e-6:
+                    raise ValueError(f"{kn}: ggml reports {h.bits_per_weight} bits/weight, expected {bpw}")
+            h = self.handles[kn]
+            cands.append(Candidate(
+                kn, ggml_timer.TYPE_W_BITS[t], 8, 0, h.weight_bytes, list(range(h.n_copies)),
+                lambda copy, xx, h=h: self.timer.run(h, copy), None, lambda h=h: self.timer.check(h),
+                self_timed=True, bits_per_weight=h.bits_per_weight, impl=h.buft + ("_repacked" if h.repacked else ""),
+                peer_build=self.build))
+        return cands
+
+    def set_threads(self, n: int) -> None:
+        self.timer.set_threads(n)
+
+
 def time_group(cands, reps: int, progress=None) -> dict[int, list[float]]:
     """Interleaved timing: within each repetition every candidate runs once on its next weight copy."""
     times = {i: [] for i in range(len(cands))}
@@ -374,8 +425,9 @@ def time_group(cands, reps: int, progress=None) -> dict[int, list[float]]:
         for i in seq:
             c = cands[i]
             t0 = time.perf_counter()
-            c.run(rep + 1 + i)
-            times[i].append(time.perf_counter() - t0)
+            r = c.run(rep + 1 + i)
+            dt = time.perf_counter() - t0
+            times[i].append(float(r) if c.self_timed else dt)
         if progress is not None:
             progress.update(1)
     return times
@@ -401,10 +453,20 @@ class BenchConfig:
     threading_layer: str = "workqueue"
 
 
+def peer_kernels(kernels) -> list[str]:
+    """The llama.cpp peers among ``kernels`` (validated: an unknown ggml type raises ``ValueError``)."""
+    peers = [kn for kn in kernels if kn.startswith(ggml_timer.PREFIX)]
+    for kn in peers:
+        ggml_timer.parse_kernel(kn)
+    return peers
+
+
 def check_config(cfg: BenchConfig) -> None:
-    unknown = sorted(set(cfg.kernels) - set(KERNELS))
+    peers = peer_kernels(cfg.kernels)
+    unknown = sorted(set(cfg.kernels) - set(KERNELS) - set(peers))
     if unknown:
-        raise ValueError(f"unknown kernels {unknown}; known: {sorted(KERNELS)}")
+        raise ValueError(f"unknown kernels {unknown}; known: {sorted(KERNELS)} and "
+                         f"{ggml_timer.PREFIX}<type>[_plain] with type in {sorted(ggml_timer.TYPE_W_BITS)}")
     for m, k in list(cfg.shapes) + list(cfg.batch_shapes):
         if k % cfg.group_size or cfg.group_size % 8:
             raise ValueError(f"shape {m}x{k}: K must be a multiple of group_size={cfg.group_size} (itself a multiple of 8)")
@@ -417,14 +479,28 @@ def check_config(cfg: BenchConfig) -> None:
         raise ValueError(f"weight_lut_n_bw must be a non-empty list of integers in 1..8, got {cfg.weight_lut_n_bw!r}")
 
 
-def run_benchmark(cfg: BenchConfig, progress: bool = True):
-    """Run every group of ``cfg``; returns ``(bench DataFrame, machine dict)``."""
+def run_benchmark(cfg: BenchConfig, progress: bool = True, ggml_timer_exe: str | None = None, peer_log=None,
+                  peer_build: str | None = None):
+    """Run every group of ``cfg``; returns ``(bench DataFrame, machine dict)``.
+
+    ``ggml_timer_exe``: the compiled ``ggml_gemv_timer`` (:mod:`sail.kernels.ggml_timer`), required when
+    ``cfg.kernels`` names llama.cpp peers; they are timed in the batch-1 groups, interleaved with ours.
+    ``peer_log``: a file object for the timer's stderr (ggml warnings). ``peer_build``: the text of the
+    peer rows' ``peer_build`` column (default: the ggml version and commit the timer reports).
+    """
     import pandas as pd
     from tqdm import tqdm
 
     check_config(cfg)
+    peers = peer_kernels(cfg.kernels)
+    if peers and not ggml_timer_exe:
+        raise ValueError(f"kernels {peers} need the compiled ggml timer (ggml_timer_exe)")
     select_threading_layer(cfg.threading_layer)
     machine = machine_info()
+    peer_set = None
+    if peers:
+        peer_set = PeerSet(ggml_timer.GgmlTimer(ggml_timer_exe, stderr=peer_log), peer_build)
+        machine.update({f"llamacpp_{key}": val for key, val in peer_set.timer.info.items()})
     l3 = machine["l3_bytes"]
     threads_all = sorted(set(cfg.threads))
     probes = {"start": _probe_bandwidth(cfg.bandwidth_bytes, threads_all)}
@@ -444,6 +520,9 @@ def run_benchmark(cfg: BenchConfig, progress: bool = True):
         rng = np.random.default_rng([cfg.seed, gi])
         cands = build_candidates(cfg.kernels, m, k, wbl, batch, cfg.group_size, cfg.a_bits, cfg.weight_lut_n_bw, l3,
                                  cfg.rotate_factor, rng, cfg.weight_lut_w_bits)
+        if peer_set is not None and batch == 1:
+            cands += peer_set.candidates(peers, m, k, batch, l3, cfg.rotate_factor, cfg.seed)
+            peer_set.set_threads(t)
         pin_threads(t)
         times = time_group(cands, cfg.reps, bar)
         for i, c in enumerate(cands):
@@ -457,11 +536,16 @@ def run_benchmark(cfg: BenchConfig, progress: bool = True):
                 "min_s": float(ts.min()), "per_token_s": med / batch, "eff_gbps": c.weight_bytes / med / 1e9,
                 "gops": 2.0 * m * k * batch / med / 1e9, "n_copies": len(c.copies),
                 "rel_err": c.check() if c.check is not None else float("nan"),
+                "bits_per_weight": (c.bits_per_weight if np.isfinite(c.bits_per_weight)
+                                    else 8.0 * c.weight_bytes / (m * k)),
+                "impl": c.impl, "peer_build": c.peer_build,
             })
         log.info("group %d/%d done: %dx%d batch %d threads %d (%d candidates)", gi + 1, len(groups), m, k, batch,
                  t, len(cands))
         del cands
     bar.close()
+    if peer_set is not None:
+        peer_set.timer.close()
     # A second probe at the end: a neighbour on a shared host can depress either one (seen: 27.5 vs
     # 34.5 GB/s between runs), and the larger is the safer roofline (it never inflates the fraction).
     probes["end"] = _probe_bandwidth(cfg.bandwidth_bytes, threads_all)

@@ -54,68 +54,111 @@ def fastest_weight_lut(bench: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([bench[bench.kernel != "weight_lut"], best]).sort_index()
 
 
+PEER_PREFIX = "llamacpp_"
+PEER_MARKERS = ["s", "D", "^", "v", "P", "X", "*", "h"]
+# panel (a)/(b) show these of ours (<= 8 hues with the baselines; llama.cpp in black/grey markers)
+FIG04_OURS = ["act_lut_simd", "act_lut_g8", "dequant", "weight_lut"]
+FIG04_BASE = ["numpy_fp32", "torch_int8_dynamic"]
+
+
+def peer_label(kernel: str) -> str:
+    """``llamacpp_q4_0_plain`` -> ``llama.cpp q4_0 (plain)``."""
+    t = kernel[len(PEER_PREFIX):]
+    return "llama.cpp " + (t[:-6] + " (plain)" if t.endswith("_plain") else t)
+
+
+def _bpw(d: pd.DataFrame) -> pd.Series:
+    """Bits per weight incl. scales; older tables without the column: packed bytes over M x K."""
+    if "bits_per_weight" in d:
+        return d.bits_per_weight
+    return d.weight_bytes * 8.0 / (d.m * d.k)
+
+
 def plot_kernels(bench: pd.DataFrame, machine: pd.DataFrame):
-    """fig04: (a) latency vs w_bits at the headline shape, batch 1, 1 thread, with the DRAM roofline;
-    (b) fraction of the measured DRAM roofline per kernel and shape at 2 bits; (c) 2 vs 1 thread.
+    """fig04: (a) latency vs bits per weight (scales included) at the headline shape, batch 1, 1 thread:
+    our kernels against llama.cpp's own GEMVs (the peer) and the DRAM roofline; (b) fraction of the
+    measured DRAM roofline per shape at about 2 bits/weight; (c) 2- vs 1-thread speedup per kernel.
     The weight-LUT is shown at its fastest measured ``n_bw``."""
     apply_style()
     bench = fastest_weight_lut(bench)
+    bench = bench.assign(bpw=_bpw(bench))
     col = _colors()
     m, k = _headline_shape(bench)
     t1 = int(bench.threads.min())
     sel = bench[(bench.m == m) & (bench.k == k) & (bench.batch == 1) & (bench.threads == t1)]
-    fig, axes = plt.subplots(1, 3, figsize=(DOUBLE_COLUMN_IN, 2.6), gridspec_kw={"width_ratios": [1.2, 1.2, 0.8]})
+    peers = sorted(kn for kn in set(bench.kernel) if kn.startswith(PEER_PREFIX))
+    pmark = {kn: PEER_MARKERS[i % len(PEER_MARKERS)] for i, kn in enumerate(peers)}
+    fig, axes = plt.subplots(1, 3, figsize=(DOUBLE_COLUMN_IN, 3.0), gridspec_kw={"width_ratios": [1.3, 1.1, 0.9]})
     ax = axes[0]
-    for kn in PACKED:
-        d = sel[sel.kernel == kn].sort_values("w_bits")
+    for kn in FIG04_OURS:
+        d = sel[sel.kernel == kn].sort_values("bpw")
         if len(d):
-            ax.errorbar(d.w_bits, d.median_s * 1e3, yerr=[(d.median_s - d.q25_s) * 1e3, (d.q75_s - d.median_s) * 1e3],
+            ax.errorbar(d.bpw, d.median_s * 1e3, yerr=[(d.median_s - d.q25_s) * 1e3, (d.q75_s - d.median_s) * 1e3],
                         marker="o", ms=3, lw=1, color=col[kn], label=KERNEL_LABELS[kn], capsize=2)
-    for kn, ls in zip(BASE, ["--", ":", "-."]):
+    for kn, ls in zip(FIG04_BASE, ["--", "-."]):
         d = sel[sel.kernel == kn]
         if len(d):
             ax.axhline(float(d.median_s.iloc[0]) * 1e3, ls=ls, lw=1, color=col[kn], label=KERNEL_LABELS[kn])
-    d = sel[sel.kernel.isin(["act_lut_g8", "dequant", "act_lut_g4"])].drop_duplicates("w_bits").sort_values("w_bits")
+    for kn in peers:
+        d = sel[sel.kernel == kn]
+        if len(d):
+            ax.errorbar(d.bpw, d.median_s * 1e3, yerr=[(d.median_s - d.q25_s) * 1e3, (d.q75_s - d.median_s) * 1e3],
+                        marker=pmark[kn], ms=4, ls="none", color="k", mfc="white" if kn.endswith("_plain") else "k",
+                        capsize=1.5, lw=0.8, label=peer_label(kn))
+    d = sel[sel.kernel.isin(["act_lut_g8", "dequant", "act_lut_g4"])].drop_duplicates("w_bits").sort_values("bpw")
     if len(d):
-        ax.plot(d.w_bits, d.weight_bytes / (d.dram_read_gbps * 1e9) * 1e3, color="k", lw=1.2,
-                label="DRAM roofline (packed bytes / measured BW)")
+        ax.plot(d.bpw, d.weight_bytes / (d.dram_read_gbps * 1e9) * 1e3, color="0.45", lw=1.2,
+                label="DRAM roofline (own bytes / measured BW)")
     ax.set_yscale("log")
-    ax.set_xlabel("weight bits w_bits")
+    ax.set_xlabel("bits per weight (scales included)")
     ax.set_ylabel("latency per GEMV (ms)")
     ax.set_title(f"(a) {m}x{k}, batch 1, {t1} thread")
     fig.legend(*ax.get_legend_handles_labels(), fontsize=5, loc="lower center", ncol=4, frameon=False,
-               bbox_to_anchor=(0.5, -0.02))
+               bbox_to_anchor=(0.5, -0.01))
 
     ax = axes[1]
-    b1 = bench[(bench.batch == 1) & (bench.threads == t1) & ((bench.w_bits == 2) | bench.kernel.isin(BASE))]
+    # about 2 bits per weight: ours at w_bits 2, llama.cpp's 2-bit types; the fp32 baseline for scale
+    b1 = bench[(bench.batch == 1) & (bench.threads == t1)]
+    b1 = b1[((b1.w_bits == 2) & b1.kernel.isin(FIG04_OURS + peers)) | (b1.kernel == "numpy_fp32")]
     shapes = sorted(b1.groupby(["m", "k"]).size().index.tolist())
-    kns = [kn for kn in PACKED + BASE if kn in set(b1.kernel)]
+    kns = [kn for kn in FIG04_OURS + peers + ["numpy_fp32"] if kn in set(b1.kernel)]
     width = 0.8 / max(len(kns), 1)
+    grey = {kn: str(0.15 + 0.6 * i / max(len(peers) - 1, 1)) for i, kn in enumerate(p for p in peers if p in kns)}
     for i, kn in enumerate(kns):
         vals = []
         for s in shapes:
             d = b1[(b1.kernel == kn) & (b1.m == s[0]) & (b1.k == s[1])]
             vals.append(float(d.roofline_fraction.iloc[0]) * 100 if len(d) else np.nan)
-        ax.bar(np.arange(len(shapes)) + (i - len(kns) / 2 + 0.5) * width, vals, width, color=col[kn],
-               label=KERNEL_LABELS[kn])
+        lab = peer_label(kn) if kn in grey else KERNEL_LABELS[kn]
+        if kn in grey:
+            lab += f" ({float(b1[b1.kernel == kn].bpw.iloc[0]):.3g} b/w)"
+        ax.bar(np.arange(len(shapes)) + (i - len(kns) / 2 + 0.5) * width, vals, width,
+               color=grey.get(kn, col.get(kn)), hatch="///" if kn in grey else None, edgecolor="white", lw=0.3,
+               label=lab)
     ax.set_xticks(np.arange(len(shapes)), [f"{a}x{b}" for a, b in shapes], rotation=20)
     ax.set_ylabel("% of DRAM roofline (own bytes)")
-    ax.set_title("(b) batch 1: packed kernels at w2,\nfp32/int8 baselines at their own bits", fontsize=7)
+    ax.set_title("(b) batch 1, about 2 bits/weight", fontsize=8)
+    ax.legend(fontsize=4.5, loc="upper left", frameon=True, framealpha=0.85, ncol=1)
+    ax.set_ylim(0, max(100.0, np.nanmax(b1.roofline_fraction.to_numpy(float) * 100, initial=0)) * 1.9)
 
     ax = axes[2]
     tmax = int(bench.threads.max())
     d1 = sel.set_index(["kernel", "w_bits"]).median_s
     d2 = bench[(bench.m == m) & (bench.k == k) & (bench.batch == 1) & (bench.threads == tmax)]
     d2 = d2.set_index(["kernel", "w_bits"]).median_s
-    both = [i for i in d1.index if i in d2.index and (i[1] in (2, 32, 8))]
+    want = ["act_lut_simd", "dequant", "numpy_fp32"] + peers
+    both = [i for i in d1.index if i in d2.index and i[0] in want and (i[0] in peers or i[1] in (2, 4, 8, 32))]
+    both.sort(key=lambda i: (i[0].startswith(PEER_PREFIX), -i[1], i[0]))
     if tmax != t1 and both:
         ratios = [d1[i] / d2[i] for i in both]
-        ax.barh(range(len(both)), ratios, color=[col[i[0]] for i in both])
-        ax.set_yticks(range(len(both)), [f"{i[0]} w{i[1]}" for i in both], fontsize=5)
+        ax.barh(range(len(both)), ratios, color=["k" if i[0] in peers else col[i[0]] for i in both])
+        ax.set_yticks(range(len(both)), [peer_label(i[0]) if i[0] in peers else f"{i[0]} w{i[1]}" for i in both],
+                      fontsize=5)
+        ax.invert_yaxis()
         ax.axvline(1, color="k", lw=0.8)
         ax.set_xlabel(f"speedup {tmax} vs {t1} thread(s)")
-    ax.set_title(f"(c) {tmax} threads")
-    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    ax.set_title(f"(c) {m}x{k}, {tmax} threads")
+    fig.tight_layout(rect=(0, 0.16, 1, 1))
     return fig
 
 
