@@ -17,7 +17,7 @@
 // Protocol (one command per line; one answer line each; errors answer "err <message>"):
 //   info                                   -> "ok commit=<ggml commit> version=<ggml version> compiler=<..> features=<..>"
 //   threads <n>                            -> "ok"
-//   add <type> <repack 0|1> <m> <k> <batch> <n_copies> <seed>
+//   add <type> <repack 0|1> <m> <k> <batch> <n_copies> <seed> [<hugepages 0|1>]
 //                                          -> "ok <id> <weight bytes of one copy> <bits per weight> <repacked 0|1> <buft>"
 //   run <id> <copy>                        -> "<seconds>"
 //   check <id>                             -> "<relative rms error of copy 0 vs a float64 product of the
@@ -28,6 +28,9 @@
 #include "ggml-backend.h"
 #include "ggml-cpu.h"
 #include "ggml.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -144,7 +147,9 @@ std::string cmd_add(std::istringstream &in) {
     int repack = 0;
     long long m = 0, k = 0, batch = 0, n_copies = 0, seed = 0;
     if (!(in >> tname >> repack >> m >> k >> batch >> n_copies >> seed))
-        return "err usage: add <type> <repack 0|1> <m> <k> <batch> <n_copies> <seed>";
+        return "err usage: add <type> <repack 0|1> <m> <k> <batch> <n_copies> <seed> [<hugepages 0|1>]";
+    int hugepages = 0;
+    in >> hugepages;  // optional
     auto c = std::make_unique<Candidate>();
     if (!type_from_name(tname, &c->type))
         return "err unknown ggml type '" + tname + "' (known: " + known_types() + ")";
@@ -171,6 +176,14 @@ std::string cmd_add(std::istringstream &in) {
     c->buf_w = ggml_backend_alloc_ctx_tensors_from_buft(c->ctx_w, buft);
     if (!c->buf_w) return "err could not allocate " + std::to_string(n_copies) + " copies of " + tname;
     ggml_backend_buffer_set_usage(c->buf_w, GGML_BACKEND_BUFFER_USAGE_WEIGHTS);
+    if (hugepages) {
+        // transparent huge pages for the weights (the buffer is not touched yet, so the first writes fault
+        // in 2 MiB pages where the kernel has them): the benchmark gives every candidate the same page regime
+        const uintptr_t huge = 2u << 20;
+        uintptr_t lo = ((uintptr_t)ggml_backend_buffer_get_base(c->buf_w) + huge - 1) & ~(huge - 1);
+        uintptr_t hi = ((uintptr_t)ggml_backend_buffer_get_base(c->buf_w) + ggml_backend_buffer_get_size(c->buf_w)) & ~(huge - 1);
+        if (hi > lo) madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+    }
     c->buft = ggml_backend_buft_name(buft);
     c->repacked = repack && ws[0]->extra != nullptr;  // CPU_REPACK leaves extra null when it has no layout
 
