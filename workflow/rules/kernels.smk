@@ -71,8 +71,29 @@ rule kernels_bench:
         "../scripts/kernels_bench.py"
 
 
+rule kernels_stability:
+    input:
+        timer=rules.kernels_ggml_timer.output[0],
+        llamacpp_info=rules.peers_llamacpp_build.output.info,
+    output:
+        f"{RES}/kernels/stability.csv",
+    log:
+        f"{LOGS}/kernels/stability.log",
+    conda:
+        CONDA_ENV
+    # all cores: a timing experiment, like kernels_bench
+    threads: workflow.cores
+    params:
+        stability=stage("kernels")["stability"],
+        group_size=stage("kernels")["bench"]["group_size"],
+        seed=EXP["seed"],
+    script:
+        "../scripts/kernels_stability.py"
+
+
 FINAL_OUTPUTS.extend(
     [
+        f"{RES}/kernels/stability.csv",
         f"{RES}/claims/arbitrary_precision.csv",
         f"{RES}/kernels/bench.csv",
         f"{RES}/kernels/e2e.csv",
