@@ -94,6 +94,7 @@ rule kernels_stability:
 FINAL_OUTPUTS.extend(
     [
         f"{RES}/kernels/stability.csv",
+        f"{RES}/kernels/generate.csv",
         f"{RES}/claims/arbitrary_precision.csv",
         f"{RES}/kernels/bench.csv",
         f"{RES}/kernels/e2e.csv",
@@ -151,8 +152,28 @@ rule kernels_decode_profile:
         "../scripts/kernels_decode_profile.py"
 
 
+rule kernels_generate:
+    # `sail generate`: SmolLM2 decode through our LUT kernel vs llama-bench on the same GGUF and threads
+    input:
+        gguf=GGUF,
+        llamacpp_info=rules.peers_llamacpp_build.output.info,
+    output:
+        f"{RES}/kernels/generate.csv",
+    log:
+        f"{LOGS}/kernels/generate.log",
+    conda:
+        CONDA_ENV
+    threads: workflow.cores
+    params:
+        generate=stage("kernels")["generate"],
+        workdir=f"{LLAMACPP_ROOT}/requantised",
+    script:
+        "../scripts/kernels_generate.py"
+
+
 rule fig01_motivation:
     input:
+        generate=f"{RES}/kernels/generate.csv",
         breakdown=f"{RES}/kernels/decode_breakdown.csv",
         ceiling=f"{RES}/kernels/compute_ceiling.csv",
         bench=f"{RES}/kernels/bench.csv",

@@ -354,27 +354,43 @@ def plot_lut_example(ex: dict):
     return fig
 
 
-def plot_motivation(breakdown: pd.DataFrame, ceiling: pd.DataFrame, bench: pd.DataFrame, machine: pd.DataFrame):
-    """fig01: (a) decode-step time of the real model by component; (b) GEMV roofline from the kernel benchmark."""
+def plot_motivation(breakdown: pd.DataFrame, ceiling: pd.DataFrame, bench: pd.DataFrame, machine: pd.DataFrame,
+                    generate: pd.DataFrame | None = None):
+    """fig01: (a) decode-step time of the real model by component, fp32 and (from ``generate``, the
+    ``sail generate`` rows) with every linear layer on our LUT kernel; (b) GEMV roofline from the kernel
+    benchmark, llama.cpp's GEMVs included."""
     apply_style()
     col = _colors()
-    fig, axes = plt.subplots(1, 2, figsize=(DOUBLE_COLUMN_IN, 2.7), gridspec_kw={"width_ratios": [0.9, 1.4]})
+    fig, axes = plt.subplots(1, 2, figsize=(DOUBLE_COLUMN_IN, 3.1), gridspec_kw={"width_ratios": [1.1, 1.3]})
     ax = axes[0]
     b = breakdown.set_index("component").seconds_per_token * 1e3
     parts = [c for c in ["linear GEMVs (all)", "LM head GEMV", "attention, norms, rest"] if c in b.index]
-    bottom = 0.0
-    for i, c in enumerate(parts):
-        ax.bar(0, b[c], bottom=bottom, color=f"C{i}", label=f"{c}: {b[c]:.1f} ms ({100 * b[c] / b[parts].sum():.0f} %)")
-        bottom += b[c]
+    stacks = [("SmolLM2-135M\nfp32", [b[c] for c in parts])]
+    lut = pd.DataFrame() if generate is None else generate[generate.engine.str.startswith("sail act_lut")]
+    for _, r in lut.sort_values("w_bits", ascending=False).iterrows():
+        n = float(r.new_tokens)
+        stacks.append((f"{r.weights}\nLUT", [r.gemv_s / n * 1e3, r.head_s / n * 1e3, r.other_s / n * 1e3]))
+    for j, (_, vals) in enumerate(stacks):
+        bottom = 0.0
+        for i, (c, v) in enumerate(zip(parts, vals)):
+            ax.bar(j, v, bottom=bottom, color=f"C{i}", width=0.6, label=c if j == 0 else None)
+            bottom += v
+        ax.text(j, bottom, f"{bottom:.0f}", ha="center", va="bottom", fontsize=6)
     bw = float(machine["dram_read_gbps_1t"].iloc[0]) if "dram_read_gbps_1t" in machine else np.nan
     wbytes = breakdown.set_index("component").weight_bytes_per_token
     floor = wbytes["decode step (total)"] / (bw * 1e9) * 1e3
-    ax.axhline(floor, color="k", ls="--", lw=1, label=f"fp32 weight bytes / DRAM BW: {floor:.1f} ms")
-    ax.set_xticks([0], ["SmolLM2-135M\nfp32, 1 thread"])
-    ax.set_xlim(-0.8, 0.8)
+    ax.plot([-0.35, 0.35], [floor] * 2, color="k", ls="--", lw=1, label=f"fp32 weight bytes / DRAM BW: {floor:.1f} ms")
+    peers = pd.DataFrame() if generate is None else generate[generate.engine.str.startswith("llama.cpp")]
+    for _, r in peers.iterrows():
+        ax.axhline(1e3 / r.tokens_per_s, color="0.3", ls=":", lw=1)
+        ax.text(len(stacks) - 0.5, 1e3 / r.tokens_per_s, f"llama.cpp {r.weights}", fontsize=5, ha="right",
+                va="bottom", color="0.3")
+    ax.set_xticks(range(len(stacks)), [s[0] for s in stacks], fontsize=6)
+    ax.set_xlim(-0.6, len(stacks) - 0.4)
+    t = int(generate.threads.iloc[0]) if generate is not None and len(generate) else 1
     ax.set_ylabel("time per decoded token (ms)")
-    ax.set_title("(a) one decode step on this CPU")
-    ax.legend(fontsize=5, loc="upper center", bbox_to_anchor=(0.5, -0.25))
+    ax.set_title(f"(a) one decode step on this CPU ({t} thread)")
+    ax.legend(fontsize=5, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
 
     ax = axes[1]
     t1 = int(bench.threads.min())
@@ -388,11 +404,16 @@ def plot_motivation(breakdown: pd.DataFrame, ceiling: pd.DataFrame, bench: pd.Da
         if len(dd):
             ax.scatter(dd.ai, dd.gops, s=[6 + 3 * np.log2(bb) for bb in dd.batch], color=col[kn], label=KERNEL_LABELS[kn],
                        alpha=0.8, edgecolors="none")
+    dd = d[d.kernel.str.startswith(PEER_PREFIX)]
+    if len(dd):
+        ax.scatter(dd.ai, dd.gops, s=10, marker="s", facecolors="none", edgecolors="k", lw=0.7,
+                   label="llama.cpp GEMVs (all types)")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("arithmetic intensity (ops per weight byte)")
     ax.set_ylabel("achieved GOP/s (2 M K batch / t)")
     ax.set_title(f"(b) GEMV roofline ({t1} thread; marker size ~ batch)")
-    ax.legend(fontsize=5, loc="lower right")
+    # below the panel: inside it covered the data points
+    ax.legend(fontsize=5, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
     fig.tight_layout()
     return fig
