@@ -271,16 +271,43 @@ def _packed_reference(p: PackedLinear, x):
     return dequant_linear(p.codes(), p.scale, p.zero, p.group_size, x)
 
 
+def group_bytes_per_rep(kernels, m, k, w_bits_list, group_size, weight_lut_n_bw, weight_lut_w_bits) -> int:
+    """Weight bytes one interleaved repetition of a batch-1 group streams (all candidates, one call each),
+    from the formats' sizes (fp32, int8, packed planes + 2 float32 per group, the prepared layouts, ggml's
+    bits per weight); it sizes the group's rotation (:func:`run_benchmark`)."""
+    ng = k // group_size
+    mp = -(-m // 64) * 64
+    total = sum(m * k * 4 for kn in ("numpy_fp32", "torch_fp32") if kn in kernels)
+    total += m * k + 8 * m if "torch_int8_dynamic" in kernels else 0
+    for w in w_bits_list:
+        total += sum(m * k * w // 8 + 8 * m * ng for kn in ("dequant", "act_lut_g4", "act_lut_g8") if kn in kernels)
+        total += sum(mp * k * w // 8 + 8 * mp * ng for kn in ("act_lut_simd", "act_lut_simd_portable")
+                     if kn in kernels)
+        if "weight_lut" in kernels and w in weight_lut_w_bits:
+            total += len(weight_lut_n_bw) * mp * (k + 7)
+    for kn in peer_kernels(kernels):
+        total += int(m * k * ggml_timer.TYPE_BPW[ggml_timer.parse_kernel(kn)[0]] / 8)
+    return total
+
+
 def build_candidates(kernels, m, k, w_bits_list, batch, group_size, a_bits, weight_lut_n_bw, l3, rotate_factor, rng,
-                     weight_lut_w_bits):
-    """The candidates of one (shape, batch) group, each with its rotating set of weight copies."""
+                     weight_lut_w_bits, n_copies: int | None = None):
+    """The candidates of one (shape, batch) group, each with its rotating set of weight copies.
+
+    ``n_copies``: copies per candidate (the group-wide rotation of :func:`run_benchmark`); ``None`` sizes
+    each candidate's copies to ``rotate_factor`` x L3 on its own (needed when it runs back to back).
+    """
     import torch
+
+
+    def copies_for(nbytes_one: int) -> int:
+        return int(n_copies) if n_copies is not None else n_copies_for(nbytes_one, l3, rotate_factor)
 
     x = rng.standard_normal((k, batch)).astype(np.float32)
     xi = rng.integers(-(1 << (a_bits - 1)), 1 << (a_bits - 1), size=(k, batch)).astype(np.int64)
     cands = []
     if any(kn in kernels for kn in ("numpy_fp32", "torch_fp32")):
-        nc = n_copies_for(m * k * 4, l3, rotate_factor)
+        nc = copies_for(m * k * 4)
         dense = [rng.standard_normal((m, k), dtype=np.float32) for _ in range(nc)]
         dref = dense[0].astype(np.float64) @ x.astype(np.float64)
         if "numpy_fp32" in kernels:
@@ -297,7 +324,7 @@ def build_candidates(kernels, m, k, w_bits_list, batch, group_size, a_bits, weig
 
         warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*")  # deprecation notice, torch 2.13
 
-        nc = n_copies_for(m * k, l3, rotate_factor)
+        nc = copies_for(m * k)
         mods = []
         w0 = None
         for i in range(nc):
@@ -319,7 +346,7 @@ def build_candidates(kernels, m, k, w_bits_list, batch, group_size, a_bits, weig
         if not packed_kernels and not want_wlut:
             continue
         one = random_packed(rng, m, k, w_bits, group_size)
-        nc = n_copies_for(one.nbytes, l3, rotate_factor)
+        nc = copies_for(one.nbytes)
         copies = [one] + [random_packed(rng, m, k, w_bits, group_size) for _ in range(nc - 1)]
         pref = {}  # float64 reference of copies[0] ("y", on first use) and act_lut_simd's prepared copies
 
@@ -367,7 +394,7 @@ def build_candidates(kernels, m, k, w_bits_list, batch, group_size, a_bits, weig
             t0 = time.perf_counter()
             wl_copies = [prepare_wlut(copies[0])]
             wl_copies += [prepare_wlut(copies[i % len(copies)])
-                          for i in range(1, n_copies_for(wl_copies[0].nbytes, l3, rotate_factor))]
+                          for i in range(1, copies_for(wl_copies[0].nbytes))]
             log.info("weight_lut prepare, %dx%d w_bits %d: %.2f ms per matrix", m, k, w_bits,
                      (time.perf_counter() - t0) / len(wl_copies) * 1e3)
             exact = (copies[0].codes().astype(np.int64) @ xi).astype(np.float64)
@@ -394,7 +421,7 @@ class PeerSet:
         self.handles: dict[str, ggml_timer.PeerHandle] = {}
         self.build = build or f"ggml {timer.info.get('version', '?')} commit {timer.info.get('commit', '?')}"
 
-    def candidates(self, names, m, k, batch, l3, rotate_factor, seed) -> list[Candidate]:
+    def candidates(self, names, m, k, batch, l3, rotate_factor, seed, n_copies: int | None = None) -> list[Candidate]:
         if self.key != (m, k, batch):
             for h in self.handles.values():
                 self.timer.free(h)
@@ -405,7 +432,7 @@ class PeerSet:
             t, repack = ggml_timer.parse_kernel(kn)
             if kn not in self.handles:
                 bpw = ggml_timer.TYPE_BPW[t]
-                nc = n_copies_for(int(m * k * bpw / 8), l3, rotate_factor)
+                nc = n_copies if n_copies is not None else n_copies_for(int(m * k * bpw / 8), l3, rotate_factor)
                 t0 = time.perf_counter()
                 self.handles[kn] = h = self.timer.add(t, repack, m, k, batch, nc, seed)
                 log.info("%s %dx%d batch %d: %d copies, %.3f bits/weight, %s buffer (repacked: %s), set-up %.1f s", kn,
@@ -529,10 +556,17 @@ def run_benchmark(cfg: BenchConfig, progress: bool = True, ggml_timer_exe: str |
     for gi, (m, k, batch, t, wbl) in enumerate(groups):
         rng = np.random.default_rng([cfg.seed, gi])
         pin_threads(t)  # before building: act_lut_simd binds its serial or parallel runner to it
+        # Rotation sized for the whole group: the candidates run interleaved, so between two uses of one
+        # copy every candidate streams n_copies of its matrices; n_copies x (bytes of one repetition)
+        # >= rotate_factor x L3 keeps every call out of the L3 while holding only ~rotate_factor x L3 of
+        # copies in memory in total (per candidate it took ~18 GB per group with this host's 300 MiB L3).
+        gb = group_bytes_per_rep(cfg.kernels if batch == 1 else [kn for kn in cfg.kernels if kn not in peers], m,
+                                 k, wbl, cfg.group_size, cfg.weight_lut_n_bw, cfg.weight_lut_w_bits) * batch
+        nc = n_copies_for(gb, l3, cfg.rotate_factor)
         cands = build_candidates(cfg.kernels, m, k, wbl, batch, cfg.group_size, cfg.a_bits, cfg.weight_lut_n_bw, l3,
-                                 cfg.rotate_factor, rng, cfg.weight_lut_w_bits)
+                                 cfg.rotate_factor, rng, cfg.weight_lut_w_bits, n_copies=nc)
         if peer_set is not None and batch == 1:
-            cands += peer_set.candidates(peers, m, k, batch, l3, cfg.rotate_factor, cfg.seed)
+            cands += peer_set.candidates(peers, m, k, batch, l3, cfg.rotate_factor, cfg.seed, n_copies=nc)
             peer_set.set_threads(t)
         pin_threads(t)
         times = time_group(cands, cfg.reps, bar)
