@@ -100,3 +100,8 @@ def test_binary_that_was_not_built_is_named(tmp_path):
         build.binary("llama-cli")
     assert build.provenance() == {"llamacpp_version": "0.3.36", "llamacpp_commit": "0c1e57098",
                                   "cpu_model": "x", "cpu_flags": "avx2"}
+
+
+def test_failed_build_command_reports_its_exit_code_and_output():
+    with pytest.raises(RuntimeError, match=r"(?s)exit code 3.*boom"):
+        llamacpp._run(["sh", "-c", "echo boom; exit 3"], {})

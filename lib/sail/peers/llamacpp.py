@@ -261,11 +261,13 @@ def load_build(root_or_info: str | Path) -> LlamaCppBuild:
 
 
 def _run(cmd: list[str], env: dict) -> None:
+    """Run a build command, streaming its output into the log (a build takes minutes)."""
     log.info("$ %s", " ".join(cmd))
-    proc = subprocess.run(cmd, check=False, env=env, text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    for line in proc.stdout.splitlines():
-        log.info("%s", line)
+    tail: list[str] = []
+    with subprocess.Popen(cmd, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as proc:
+        for line in proc.stdout:
+            log.info("%s", line.rstrip())
+            tail = [*tail[-19:], line.rstrip()]
     if proc.returncode != 0:
-        tail = "\n".join(proc.stdout.splitlines()[-20:])
-        raise RuntimeError(f"{cmd[0]} failed with exit code {proc.returncode}:\n{tail}")
+        joined = "\n".join(tail)
+        raise RuntimeError(f"{cmd[0]} failed with exit code {proc.returncode}:\n{joined}")
