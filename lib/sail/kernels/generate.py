@@ -113,7 +113,31 @@ class LutLinears:
         return y
 
 
-def _forward(model, ids, cache, lin: LutLinears | None):
+class TorchLinears:
+    """The fp32 model's own linear layers and LM head (``x @ W.T`` in torch), timed like
+    :class:`LutLinears` so the fp32 decode step is split the same way in the same run."""
+
+    def __init__(self, model):
+        self.model = model
+        self.gemv_s = 0.0
+        self.head_s = 0.0
+        self.calls = 0
+
+    def impl(self, name, x, w):
+        t0 = time.perf_counter()
+        y = x @ w.T
+        self.calls += 1
+        self.gemv_s += time.perf_counter() - t0
+        return y
+
+    def head(self, h):
+        t0 = time.perf_counter()
+        y = h @ self.model.tok_embd.T
+        self.head_s += time.perf_counter() - t0
+        return y
+
+
+def _forward(model, ids, cache, lin: LutLinears | TorchLinears | None):
     """:meth:`Llama.forward` with the LM head optionally through ``lin`` (same operations otherwise)."""
     import torch
     import torch.nn.functional as F
@@ -174,7 +198,7 @@ def generate(gguf: str | Path, prompt: str, new_tokens: int, w_bits_list, group_
     tok = load_tokenizer(gguf)
     rows = []
     n_all = sum(model.get_linear_weight(n).numel() for n in model.linear_names()) + model.tok_embd.numel()
-    r = greedy_decode(model, tok, prompt, new_tokens)
+    r = greedy_decode(model, tok, prompt, new_tokens, TorchLinears(model))
     rows.append({"engine": "sail torch", "weights": "fp32", "w_bits": 32, "group_size": 0, "bits_per_weight": 32.0,
                  "threads": threads, **r})
     log.info("fp32: %.2f tokens/s", r["tokens_per_s"])

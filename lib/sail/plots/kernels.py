@@ -367,11 +367,13 @@ def plot_motivation(breakdown: pd.DataFrame, ceiling: pd.DataFrame, bench: pd.Da
     ax = axes[0]
     b = breakdown.set_index("component").seconds_per_token * 1e3
     parts = [c for c in ["linear GEMVs (all)", "LM head GEMV", "attention, norms, rest"] if c in b.index]
-    stacks = [("SmolLM2-135M\nfp32", [b[c] for c in parts])]
-    lut = pd.DataFrame() if generate is None else generate[generate.engine.str.startswith("sail act_lut")]
-    for _, r in lut.sort_values("w_bits", ascending=False).iterrows():
+    stacks = [("fp32\n(profile)", [b[c] for c in parts])]
+    # `sail generate` rows of one run: the fp32 torch model, then our LUT kernel at each w_bits
+    ours = pd.DataFrame() if generate is None else generate[generate.engine.str.startswith("sail")]
+    for _, r in ours.sort_values("w_bits", ascending=False).iterrows():
         n = float(r.new_tokens)
-        stacks.append((f"{r.weights}\nLUT", [r.gemv_s / n * 1e3, r.head_s / n * 1e3, r.other_s / n * 1e3]))
+        lab = "fp32\n(generate)" if r.w_bits == 32 else f"{r.weights}\nLUT"
+        stacks.append((lab, [r.gemv_s / n * 1e3, r.head_s / n * 1e3, r.other_s / n * 1e3]))
     for j, (_, vals) in enumerate(stacks):
         bottom = 0.0
         for i, (c, v) in enumerate(zip(parts, vals)):
@@ -385,14 +387,14 @@ def plot_motivation(breakdown: pd.DataFrame, ceiling: pd.DataFrame, bench: pd.Da
     peers = pd.DataFrame() if generate is None else generate[generate.engine.str.startswith("llama.cpp")]
     for _, r in peers.iterrows():
         ax.axhline(1e3 / r.tokens_per_s, color="0.3", ls=":", lw=1)
-        ax.text(len(stacks) - 0.5, 1e3 / r.tokens_per_s, f"llama.cpp {r.weights}", fontsize=5, ha="right",
-                va="bottom", color="0.3")
+        ax.text(-0.55, 1e3 / r.tokens_per_s, f"llama-bench {r.weights}: {1e3 / r.tokens_per_s:.1f} ms", fontsize=5,
+                ha="left", va="bottom", color="0.3")
     ax.set_xticks(range(len(stacks)), [s[0] for s in stacks], fontsize=6)
     ax.set_xlim(-0.6, len(stacks) - 0.4)
     t = int(generate.threads.iloc[0]) if generate is not None and len(generate) else 1
     ax.set_ylabel("time per decoded token (ms)")
     ax.set_title(f"(a) one decode step on this CPU ({t} thread)")
-    ax.legend(fontsize=5, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
+    ax.legend(fontsize=5, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2, frameon=False)
 
     ax = axes[1]
     t1 = int(bench.threads.min())
@@ -416,6 +418,6 @@ def plot_motivation(breakdown: pd.DataFrame, ceiling: pd.DataFrame, bench: pd.Da
     ax.set_ylabel("achieved GOP/s (2 M K batch / t)")
     ax.set_title(f"(b) GEMV roofline ({t1} thread; marker size ~ batch)")
     # below the panel: inside it covered the data points
-    ax.legend(fontsize=5, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
+    ax.legend(fontsize=5, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2, frameon=False)
     fig.tight_layout()
     return fig
