@@ -45,7 +45,7 @@ class LutLinears:
     """
 
     def __init__(self, model, w_bits: int, group_size: int, impl: str | None = None, serial: bool = True,
-                 fuse: bool = True):
+                 fuse: bool = True, lm_head: bool = True):
         import torch
 
         from sail.kernels.simd import bind_gemv, prepare_simd
@@ -71,7 +71,9 @@ class LutLinears:
                     continue
             if not any(name in grp[1:] for grp in self.split.values()):
                 mats[name] = model.get_linear_weight(name)
-        mats["lm_head"] = model.tok_embd  # tied: the embedding table is the output projection
+        if lm_head:
+            mats["lm_head"] = model.tok_embd  # tied: the embedding table is the output projection
+        self.model = model
         for name, w in mats.items():
             w = w.detach().cpu().numpy().astype(np.float32)
             prep = prepare_simd(pack_linear(quantize_rtn(w, w_bits, group_size)))
@@ -108,7 +110,10 @@ class LutLinears:
     def head(self, h):
         t0 = time.perf_counter()
         lead = h.shape[:-1]
-        y = self._run("lm_head", h.reshape(-1, h.shape[-1])).reshape(*lead, -1)
+        if "lm_head" not in self.gemv:  # lm_head=False: the fp32 tied head
+            y = h @ self.model.tok_embd.T
+        else:
+            y = self._run("lm_head", h.reshape(-1, h.shape[-1])).reshape(*lead, -1)
         self.head_s += time.perf_counter() - t0
         return y
 
