@@ -1,10 +1,11 @@
 """Kernel benchmark on the real CPU: latency, effective bandwidth and % of a DRAM roofline measured in the same run.
 
-Measurement hygiene (``reference/anchors_kernels.md`` section 6.3):
+Measurement hygiene (learnt on our 2-vCPU build machine; T-MAC, arXiv 2407.00088, for the NMSE gate):
 
-* **Out of cache.** Every candidate cycles through enough distinct copies of its weights that the
-  copies total at least ``rotate_factor`` x the L3 size; each call uses the next copy, so a call
-  never finds its weights in the L3 left by the previous one.
+* **Out of cache.** Every candidate cycles through distinct copies of its weights, each call on the
+  next copy. The rotation is sized for the interleaved group: ``n_copies`` x (weight bytes of one
+  repetition of all candidates) >= ``rotate_factor`` x the L3 size, so between two uses of one copy
+  the group has streamed that much and a call never finds its weights in the L3.
 * **Threads pinned.** numba (``numba.set_num_threads``), OpenBLAS (its ``set_num_threads`` entry,
   via ctypes, because numpy reads ``OPENBLAS_NUM_THREADS`` only at import) and torch are set to the
   row's ``threads`` before its group runs. One thread is the headline.
@@ -16,7 +17,7 @@ Measurement hygiene (``reference/anchors_kernels.md`` section 6.3):
   of the same run at the same thread count (the larger probe counts);
   ``roofline_fraction = t_roofline / median_s``.
 
-Weights for speed runs are random codes (speed does not depend on their values; SPEC section 3).
+Weights for speed runs are random codes (speed does not depend on their values).
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ ISA_FLAGS = ("avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vbmi", "a
 
 
 def select_threading_layer(layer: str) -> None:
-    """Choose numba's threading layer before the first parallel kernel runs (anchors 6.3: ``workqueue``
+    """Choose numba's threading layer before the first parallel kernel runs (measured here: ``workqueue``
     avoids the OpenMP slow-downs of millisecond calls seen on this 2-vCPU VM)."""
     if layer not in ("default", "workqueue", "omp", "tbb"):
         raise ValueError(f"threading_layer must be default, workqueue, omp or tbb, got {layer!r}")
