@@ -258,11 +258,12 @@ def llamacpp_decode(build, gguf: str | Path, types, threads: int, new_tokens: in
 
 def cli_args(p) -> None:
     p.add_argument("--gguf", default="resources/model/SmolLM2-135M-Instruct.Q4_1.gguf", help="model GGUF")
-    p.add_argument("--prompt", default="What is the capital of France?")
+    p.add_argument("--prompt", default="What is the capital of France?",
+                   help="user turn, wrapped in SmolLM2's chat template (default: %(default)r)")
     p.add_argument("--new-tokens", type=int, default=32, help="tokens decoded after the prompt (default 32)")
     p.add_argument("--w-bits", default="4,3,2", help="comma-separated weight bits of the LUT runs (default 4,3,2)")
-    p.add_argument("--group-size", type=int, default=32)
-    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--group-size", type=int, default=32, help="weights per scale group (default 32)")
+    p.add_argument("--threads", type=int, default=1, help="threads of our kernels, torch and llama-bench (default 1)")
     p.add_argument("--llamacpp", default=None, metavar="BUILD_INFO_JSON",
                    help="llama.cpp build_info.json: also run llama-bench on requantised copies of the GGUF")
     p.add_argument("--llamacpp-types", default="q4_0,q2_K", help="llama-quantize types (default q4_0,q2_K)")
