@@ -72,6 +72,7 @@ rule cost_claims:
         CONDA_ENV
     params:
         rel_tol=config["claims"]["rel_tol"],
+        cpu_labels=cpu_baseline_labels(),
     script:
         "../scripts/cost_claims.py"
 

@@ -1,14 +1,17 @@
 """Sensitivity grid at the best default workload (fig11), the >= 10,000-point benchmark, claim speedup_cpu."""
 
+import dataclasses
 import os
 
 from sail.claims import write_claim
 from sail.io import log, log_to, read_table, set_threads, write_table
 from sail.sim import load_hw
 from sail.sim.experiments import (
+    baseline_range,
     benchmark_row,
     best_workload,
     other_setting_max_speedup,
+    range_sentence,
     region_table,
     sensitivity_grid,
     speedup_claim,
@@ -39,5 +42,8 @@ with log_to(snakemake.log[0]):
                                     read_table(snakemake.input.prt), pa.group_size)
     claim = speedup_claim(speedup, sens, region, pa.axes, defaults, rel_tol=pa.rel_tol,
                           alternatives={f"csram.overlap_read_accumulate={1 - ovl}": alt})
+    # The headline as a range over the CPU baselines (sail.sim.experiments.baseline_speedups).
+    span = range_sentence(baseline_range(read_table(snakemake.input.baselines)), "speedup_vs_cpu")
+    claim = dataclasses.replace(claim, why=f"{claim.why}. {span}")
     log.info("speedup_cpu: %s (%s) %s", claim.our_value, claim.verdict, claim.why)
     write_claim(claim, snakemake.output.claim)
