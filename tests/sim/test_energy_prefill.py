@@ -170,3 +170,14 @@ def test_fig12_keeps_one_unit_per_panel(load):
     assert "one array or one core" in fig.axes[0].get_xlabel() and "all arrays or all cores" in fig.axes[1].get_xlabel()
     assert not any("one core" in tl.get_text() and "all" not in tl.get_text() for tl in fig.axes[1].get_yticklabels())
     plt.close("all")
+
+
+def test_a_model_that_needs_several_gpus_pays_every_board(load):
+    hw = load("v100")
+    r = decode_energy(hw, "llama2-70b", 8, 8, 1, 512)
+    assert r["n_devices"] > 1
+    assert r["gpu_static_j"] == pytest.approx(r["n_devices"] * hw.value("energy.static_w") * r["step_s"])
+    q = request(hw, "llama2-70b", 8, 8, 1, 128, 16)
+    assert q["n_devices"] == r["n_devices"] and q["request_energy_j"] > 0
+    one = decode_energy(hw, "smollm2-135m", 8, 8, 1, 512)
+    assert one["n_devices"] == 1

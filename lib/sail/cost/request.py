@@ -46,11 +46,14 @@ def request_cost(request: pd.DataFrame, prices: pd.DataFrame, systems: list[Syst
         rows = request[request["hw"] == sp.hw_name].copy()
         if rows.empty:
             raise ValueError(f"hw {sp.hw_name!r} (priced as {sp.system!r}) has no rows in the request table")
-        base = usd_per_hour(prices, sp.instance)
-        price = sail_usd_per_hour(base, overhead_fraction, multiplier) if sp.add_overhead else base
+        # each request is priced on the instance that holds it (several GPUs when it needs them)
+        n_dev = rows["n_devices"].astype(int) if "n_devices" in rows.columns else pd.Series(1, index=rows.index)
+        instances = {n: sp.instance_for(n) for n in sorted(set(n_dev))}
+        base = n_dev.map({n: usd_per_hour(prices, i) for n, i in instances.items()}).astype(float)
+        price = base.map(lambda b: sail_usd_per_hour(b, overhead_fraction, multiplier)) if sp.add_overhead else base
         rows["system"] = sp.system
-        rows["instance"] = sp.instance
-        rows["usd_per_hour"] = price
+        rows["instance"] = n_dev.map(instances)
+        rows["usd_per_hour"] = price.to_numpy()
         rows["usd_per_request"] = price * rows["request_s"] / SECONDS_PER_HOUR
         rows["generated_per_dollar"] = rows["batch"] * rows["generated_tokens"] / rows["usd_per_request"]
         rows["request_tokens_per_dollar"] = (rows["batch"] * (rows["prompt_tokens"] + rows["generated_tokens"])

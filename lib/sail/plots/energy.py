@@ -10,8 +10,10 @@ import pandas as pd
 
 from sail.plots.style import DOUBLE_COLUMN_IN, apply_style
 
-SYSTEM_ORDER = ["sail", "cpu", "v100"]
-SYSTEM_LABEL = {"sail": "SAIL", "cpu": "N1 CPU", "v100": "V100"}
+# The systems drawn, by hardware description (energy.csv has one row set per description; the other
+# CPU baselines share graviton2's energies and differ only in speed).
+SYSTEM_ORDER = ["sail", "graviton2", "v100"]
+SYSTEM_LABEL = {"sail": "SAIL", "graviton2": "N1 CPU", "v100": "V100"}
 # Energy components grouped to <= 7 hues (energy.csv keeps every component).
 GROUPS = {
     "DRAM / HBM": ["dram_j"],
@@ -39,6 +41,7 @@ def plot_energy(energy: pd.DataFrame, request: pd.DataFrame | None = None, model
     w_bits = w_bits or sel["w_bits"]
     context = sel["context"] if context is None else context
     d = energy[(energy.model == model) & (energy.w_bits == w_bits) & (energy.context == context)]
+    d = d[d.hw.isin(SYSTEM_ORDER)].assign(system=lambda x: x.hw)
     if d.empty:
         raise ValueError(f"energy table has no rows for model={model}, w_bits={w_bits}, context={context}")
     npanel = 3 if request is not None and len(request) else 2
@@ -92,7 +95,8 @@ def plot_energy(energy: pd.DataFrame, request: pd.DataFrame | None = None, model
 
     if npanel == 3:
         ax = axes[2]
-        q = request[(request.model == model) & (request.w_bits == w_bits)]
+        q = request[(request.model == model) & (request.w_bits == w_bits) & request.hw.isin(SYSTEM_ORDER)]
+        q = q.assign(system=q.hw)
         mix = q[["prompt_tokens", "generated_tokens"]].drop_duplicates().sort_values("prompt_tokens").iloc[0]
         q = q[(q.prompt_tokens == mix.prompt_tokens) & (q.generated_tokens == mix.generated_tokens)]
         for i, s in enumerate(systems):
@@ -111,5 +115,5 @@ def plot_energy(energy: pd.DataFrame, request: pd.DataFrame | None = None, model
 def summary(energy: pd.DataFrame, model: str, w_bits: int, context: int) -> pd.DataFrame:
     """The numbers behind panel (b): energy per token and tokens per joule per system and batch."""
     d = energy[(energy.model == model) & (energy.w_bits == w_bits) & (energy.context == context)]
-    return d[["system", "batch", "tokens_per_s", "energy_per_token_j", "tokens_per_j", "average_power_w"]].assign(
-        energy_per_token_mj=lambda x: np.round(1e3 * x.energy_per_token_j, 3)).sort_values(["system", "batch"])
+    return d[["hw", "batch", "tokens_per_s", "energy_per_token_j", "tokens_per_j", "average_power_w"]].assign(
+        energy_per_token_mj=lambda x: np.round(1e3 * x.energy_per_token_j, 3)).sort_values(["hw", "batch"])

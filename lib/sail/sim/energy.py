@@ -39,6 +39,7 @@ import pandas as pd
 
 from sail.sim import profiles
 from sail.sim.api import SYSTEM_NAMES, prt_fractions
+from sail.sim.capacity import place, scaled_params
 from sail.sim.engine import BREAKDOWN_KEYS, evaluate, lut_geometry, sail_layer_ops
 from sail.sim.hw import HwConfig, HwError
 from sail.sim.models import ModelSpec, get_model
@@ -163,6 +164,7 @@ def energy_components(
     extra_core_active_s=0.0,
     extra_dram_bytes=0.0,
     params: dict | None = None,
+    n_devices: int = 1,
 ) -> dict:
     """Joules per step by component (:data:`ENERGY_KEYS`) for an engine result ``r`` (``evaluate`` output,
     possibly with times added by the caller: ``r["step_s"]`` must be the total).
@@ -179,7 +181,7 @@ def energy_components(
     if hw.system == "gpu":
         e["dram_j"] = dram_bytes * 8 * p["energy.hbm_pj_per_bit"] * 1e-12 + zero
         e["gpu_compute_j"] = np.asarray(flops, dtype=float) * p["energy.pj_per_flop"] * 1e-12 + zero
-        e["gpu_static_j"] = p["energy.static_w"] * step_s
+        e["gpu_static_j"] = n_devices * p["energy.static_w"] * step_s  # every board of a tensor-parallel set
         return e
     e["dram_j"] = dram_bytes * 8 * p["energy.dram_pj_per_bit"] * 1e-12 + zero
     core_hz = p["cpu.cores"] * p["cpu.clock_ghz"] * 1e9
@@ -237,15 +239,35 @@ def prt_for(hw: HwConfig, model: ModelSpec, a_bits: int, tokens, prt_table):
     return fr
 
 
+def placed(hw: HwConfig, spec: ModelSpec, w_bits: int, batch: int, context: int, group_size: int):
+    """``(hw, n_devices)``: the description at the device count that holds the configuration (a GPU set
+    runs at its tensor-parallel rates, as in :func:`sail.sim.api.simulate`), or ``(None, 0)`` when no
+    memory the description offers holds it (sail.sim.capacity)."""
+    if not (hw.system == "gpu" or "memory.capacity_gb" in hw.params):
+        return hw, 1
+    r = place(hw, spec, w_bits, batch, context, group_size)
+    n = int(np.ravel(r["n_devices"])[0])
+    if n == 0:
+        return None, 0
+    if n > 1:
+        scaled = scaled_params(hw, n, float(np.ravel(r["tp_efficiency"])[0]))
+        hw = hw.with_overrides({k: float(np.ravel(v)[0]) for k, v in scaled.items()})
+    return hw, n
+
+
 def decode_energy(hw: HwConfig, model: str, w_bits: int, a_bits: int, batch: int, context: int,
-                  group_size: int = 128, prt_table: pd.DataFrame | None = None) -> dict:
-    """One decode step at one design point: the engine's time and breakdown plus energy by component."""
+                  group_size: int = 128, prt_table: pd.DataFrame | None = None) -> dict | None:
+    """One decode step at one design point: the engine's time and breakdown plus energy by component;
+    None when the configuration fits in no memory the description offers."""
     spec = get_model(model)
+    hw, n_dev = placed(hw, spec, w_bits, batch, context, group_size)
+    if hw is None:
+        return None
     prt = prt_for(hw, spec, a_bits, batch, prt_table)
     r = evaluate(hw, spec, w_bits, a_bits, batch, context, group_size=group_size, prt=prt)
     flops = gemv_flops(spec, batch) + attention_flops(spec, batch, context)
-    e = energy_components(hw, spec, r, w_bits, a_bits, batch, flops, prt)
-    return _row(hw, model, w_bits, a_bits, batch, context, r, e, tokens=batch)
+    e = energy_components(hw, spec, r, w_bits, a_bits, batch, flops, prt, n_devices=n_dev)
+    return _row(hw, model, w_bits, a_bits, batch, context, r, e, tokens=batch) | {"n_devices": n_dev}
 
 
 def _scalar(x) -> float:
@@ -281,7 +303,9 @@ def energy_table(hws: list[HwConfig], grid: pd.DataFrame, prt: pd.DataFrame | No
             continue
         check_energy_params(hw)
         for pt in grid.itertuples(index=False):
-            rows.append(decode_energy(hw, pt.model, pt.w_bits, pt.a_bits, pt.batch, pt.context, group_size, prt))
+            row = decode_energy(hw, pt.model, pt.w_bits, pt.a_bits, pt.batch, pt.context, group_size, prt)
+            if row is not None:  # configurations that fit nowhere are refused, as in decode.csv
+                rows.append(row)
     if not rows:
         raise ValueError(f"no hardware with an energy model among {[h.name for h in hws]}")
     df = pd.DataFrame(rows)

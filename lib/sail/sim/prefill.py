@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from sail.sim.api import SYSTEM_NAMES
+from sail.sim.capacity import scaled_params
 from sail.sim.energy import (
     ENERGY_KEYS,
     ENERGY_REQUIRED,
@@ -42,6 +43,7 @@ from sail.sim.energy import (
     check_energy_params,
     energy_components,
     gemv_flops,
+    placed,
     prt_for,
 )
 from sail.sim.engine import evaluate
@@ -92,7 +94,8 @@ def _add(a: dict, b: dict, keys) -> dict:
 
 
 def prefill(hw: HwConfig, model: str, w_bits: int, a_bits: int, batch: int, prompt_tokens: int,
-            group_size: int = 128, prt_table: pd.DataFrame | None = None, with_energy: bool = True) -> dict:
+            group_size: int = 128, prt_table: pd.DataFrame | None = None, with_energy: bool = True,
+            n_devices: int = 1) -> dict:
     """Time (s) and, if the description has an energy model, energy (J) of the prompt phase of ``batch``
     sequences of ``prompt_tokens`` tokens. Returns scalars: ``prefill_s`` and its parts, ``*_j``."""
     for name, v in (("batch", batch), ("prompt_tokens", prompt_tokens)):
@@ -127,7 +130,8 @@ def prefill(hw: HwConfig, model: str, w_bits: int, a_bits: int, batch: int, prom
         for r, sp, t in ((r_blocks, blocks, tokens), (r_head, head, batch)):
             rr = dict(r)
             flops = gemv_flops(sp, t)
-            part = energy_components(hw, sp, rr, w_bits, a_bits, t, flops, _prt(hw, sp, a_bits, t, prt_table))
+            part = energy_components(hw, sp, rr, w_bits, a_bits, t, flops, _prt(hw, sp, a_bits, t, prt_table),
+                                     n_devices=n_devices)
             e = {k: e[k] + float(np.ravel(part[k])[0]) for k in ENERGY_KEYS}
         # the attention and KV-write time: cores (or the GPU) busy, the rest of the system static
         extra = {"step_s": np.asarray(out["attention_s"] + out["kv_write_s"]), "dram_bytes": np.asarray(0.0),
@@ -139,34 +143,55 @@ def prefill(hw: HwConfig, model: str, w_bits: int, a_bits: int, batch: int, prom
                                      extra_dram_bytes=kv_write_bytes)
         else:
             part = energy_components(hw, spec, extra, w_bits, a_bits, 0, attn_flops,
-                                     extra_dram_bytes=kv_write_bytes)
+                                     extra_dram_bytes=kv_write_bytes, n_devices=n_devices)
         e = {k: e[k] + float(np.ravel(part[k])[0]) for k in ENERGY_KEYS}
         out |= {f"prefill_{k}": v for k, v in e.items()}
         out["prefill_energy_j"] = sum(e.values())
     return out
 
 
-def _decode(hw, model, w_bits, a_bits, batch, context, group_size, prt_table) -> tuple[float, float | None]:
+def _decode(hw, model, w_bits, a_bits, batch, context, group_size, prt_table, n_devices) -> tuple:
+    """(step_s, energy J or None) of one decode step, on the device count the whole request was placed on."""
     from sail.sim.energy import decode_energy
 
+    spec = get_model(model)
+    hw_run, n = placed(hw, spec, w_bits, batch, context, group_size)
+    if hw_run is None or n != n_devices:  # a shorter context fits fewer devices; the request keeps its set
+        hw_run = hw
+        if hw.system == "gpu" and n_devices > 1:
+            tp = hw.value(f"gpu.tp_efficiency_x{n_devices}") if f"gpu.tp_efficiency_x{n_devices}" in hw.params else 1.0
+            hw_run = hw.with_overrides({k: float(np.ravel(v)[0]) for k, v in scaled_params(hw, n_devices, tp).items()})
+        r = evaluate(hw_run, spec, w_bits, a_bits, batch, context, group_size=group_size,
+                     prt=_prt(hw_run, spec, a_bits, batch, prt_table))
+        if hw.system not in ENERGY_REQUIRED:
+            return float(np.ravel(r["step_s"])[0]), None
+        flops = gemv_flops(spec, batch) + attention_flops(spec, batch, context)
+        e = energy_components(hw_run, spec, r, w_bits, a_bits, batch, flops,
+                              _prt(hw_run, spec, a_bits, batch, prt_table), n_devices=n_devices)
+        return float(np.ravel(r["step_s"])[0]), float(sum(np.ravel(v)[0] for v in e.values()))
     if hw.system in ENERGY_REQUIRED:
         row = decode_energy(hw, model, w_bits, a_bits, batch, context, group_size, prt_table)
         return row["step_s"], row["energy_per_step_j"]
-    spec = get_model(model)
-    r = evaluate(hw, spec, w_bits, a_bits, batch, context, group_size=group_size,
-                 prt=_prt(hw, spec, a_bits, batch, prt_table))
+    r = evaluate(hw_run, spec, w_bits, a_bits, batch, context, group_size=group_size,
+                 prt=_prt(hw_run, spec, a_bits, batch, prt_table))
     return float(np.ravel(r["step_s"])[0]), None
 
 
 def request(hw: HwConfig, model: str, w_bits: int, a_bits: int, batch: int, prompt_tokens: int,
-            generated_tokens: int, group_size: int = 128, prt_table: pd.DataFrame | None = None) -> dict:
-    """One request of ``batch`` sequences: prefill, TTFT, decode, totals (time and energy)."""
+            generated_tokens: int, group_size: int = 128, prt_table: pd.DataFrame | None = None) -> dict | None:
+    """One request of ``batch`` sequences: prefill, TTFT, decode, totals (time and energy). None when the
+    request's full context (prompt + generated) fits in no memory the description offers."""
     if not (isinstance(generated_tokens, (int, np.integer)) and generated_tokens >= 1):
         raise ValueError(f"generated_tokens must be a positive integer, got {generated_tokens!r}")
+    hw0 = hw
+    hw, n_dev = placed(hw0, get_model(model), w_bits, batch, prompt_tokens + generated_tokens, group_size)
+    if hw is None:
+        return None
     row = {"system": SYSTEM_NAMES.get(hw.system, hw.system), "hw": hw.name, "model": model, "w_bits": int(w_bits),
            "a_bits": int(a_bits), "batch": int(batch), "prompt_tokens": int(prompt_tokens),
            "generated_tokens": int(generated_tokens)}
-    pf = prefill(hw, model, w_bits, a_bits, batch, prompt_tokens, group_size, prt_table)
+    row["n_devices"] = n_dev
+    pf = prefill(hw, model, w_bits, a_bits, batch, prompt_tokens, group_size, prt_table, n_devices=n_dev)
     row["prefill_engine"] = "csram" if hw.system == "sail" else hw.system
     if hw.system == "sail":
         # The same prompt on the host cores alone (SAIL's host is a Graviton2): the faster engine runs it.
@@ -176,10 +201,10 @@ def request(hw: HwConfig, model: str, w_bits: int, a_bits: int, batch: int, prom
         if ph["prefill_s"] < pf["prefill_s"]:
             pf, row["prefill_engine"] = ph, "host cores"
     row["prefill_s"] = pf["prefill_s"]
-    first_s, _ = _decode(hw, model, w_bits, a_bits, batch, prompt_tokens, group_size, prt_table)
+    first_s, _ = _decode(hw0, model, w_bits, a_bits, batch, prompt_tokens, group_size, prt_table, n_dev)
     row["ttft_s"] = pf["prefill_s"] + first_s
     mean_ctx = round(prompt_tokens + generated_tokens / 2)
-    step_s, step_j = _decode(hw, model, w_bits, a_bits, batch, mean_ctx, group_size, prt_table)
+    step_s, step_j = _decode(hw0, model, w_bits, a_bits, batch, mean_ctx, group_size, prt_table, n_dev)
     row["decode_s"] = generated_tokens * step_s
     row["request_s"] = row["prefill_s"] + row["decode_s"]
     row["request_tokens"] = batch * (prompt_tokens + generated_tokens)
@@ -206,7 +231,9 @@ def request_table(hws: list[HwConfig], grid: pd.DataFrame, mixes: list[dict], pr
     for hw in sorted(hws, key=lambda h: h.name):
         for mix in mixes:
             for pt in pts.itertuples(index=False):
-                rows.append(request(hw, pt.model, int(pt.w_bits), int(pt.a_bits), int(pt.batch),
-                                    int(mix["prompt_tokens"]), int(mix["generated_tokens"]), group_size,
-                                    prt if hw.system == "sail" else None))
+                row = request(hw, pt.model, int(pt.w_bits), int(pt.a_bits), int(pt.batch),
+                              int(mix["prompt_tokens"]), int(mix["generated_tokens"]), group_size,
+                              prt if hw.system == "sail" else None)
+                if row is not None:  # requests that fit nowhere are refused
+                    rows.append(row)
     return pd.DataFrame(rows).sort_values(["hw", *REQUEST_KEYS]).reset_index(drop=True)
