@@ -102,11 +102,16 @@ def plot_energy(energy: pd.DataFrame, request: pd.DataFrame | None = None, model
         for i, s in enumerate(systems):
             g = q[q.system == s].sort_values("batch")
             ax.plot(g.batch, g.ttft_s, marker="o", ms=3, lw=1.2, color=colours[i], label=SYSTEM_LABEL.get(s, s))
+        if "n_devices" in q.columns:  # a request one V100 cannot hold runs on a tensor-parallel set
+            multi = q[q.n_devices > 1]
+            if len(multi):
+                ax.plot(multi.batch, multi.ttft_s, ls="none", marker="s", ms=6, mfc="none", mec="0.2",
+                        label="on 4-8 V100 boards")
         qb = sorted(q.batch.unique())
         ax.set(xscale="log", yscale="log", xlabel="batch (sequences)", ylabel="time to first token (s)")
         ax.set_xticks(qb, [str(b) for b in qb], fontsize=6)
         ax.set_title(f"(c) TTFT, prompt {int(mix.prompt_tokens)} tokens", fontsize=8)
-        ax.legend(fontsize=6)
+        ax.legend(fontsize=5.5, loc="lower right")
     fig.tight_layout(rect=(0, 0.1, 1, 1))
     fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=6, frameon=False, bbox_to_anchor=(0.5, 0.0))
     return fig
