@@ -177,21 +177,32 @@ def _tex_layout(shown: pd.DataFrame) -> tuple[str, list[float | None], bool] | N
         if sum(n * TEX_CHAR_PT + pad for n in natural) <= 0.97 * TEX_TEXTWIDTH_PT:
             return "".join("r" if n else "l" for n in numeric), [None] * len(cols), True
         return None
-    fixed_pt = sum(max(n, 0) * TEX_CHAR_PT + pad for n, w in zip(natural, wrap) if not w)
+    fixed_pt = sum(n * TEX_CHAR_PT + pad for n, w in zip(natural, wrap) if not w)
+    # Each wrapped column gets at least 12 characters (or its longest unbreakable piece) and at most its
+    # natural width; the rest of the room is shared in proportion to sqrt(natural width).
+    lo = [min(max(12, p + 1), n) * TEX_CHAR_PT if w else 0.0 for n, p, w in zip(natural, pieces, wrap)]
+    hi = [n * TEX_CHAR_PT if w else 0.0 for n, w in zip(natural, wrap)]
     for width_pt, wide in ((TEX_COLUMNWIDTH_PT, False), (TEX_TEXTWIDTH_PT, True)):
-        room_pt = 0.93 * width_pt - fixed_pt - pad * sum(wrap)
-        if room_pt >= 12 * TEX_CHAR_PT * sum(wrap):
+        room_pt = 0.95 * width_pt - fixed_pt - pad * sum(wrap)
+        if room_pt >= sum(lo):
             break
     else:
         return None
-    want = [math.sqrt(n) if w else 0.0 for n, w in zip(natural, wrap)]
+    widths = list(lo)
+    for _ in range(len(cols)):  # water-filling: columns that reach their natural width stop growing
+        spare = room_pt - sum(widths)
+        open_ = [i for i, w in enumerate(wrap) if w and widths[i] < hi[i] - 1e-9]
+        if spare <= 1e-9 or not open_:
+            break
+        total = sum(math.sqrt(natural[i]) for i in open_)
+        for i in open_:
+            widths[i] = min(hi[i], widths[i] + spare * math.sqrt(natural[i]) / total)
     spec, chars = [], []
-    for num, nat, piece, w, share in zip(numeric, natural, pieces, wrap, want):
+    for num, w, width in zip(numeric, wrap, widths):
         if not w:
             spec.append("r" if num else "l")
             chars.append(None)
             continue
-        width = max(min(room_pt * share / sum(want), nat * TEX_CHAR_PT), 12 * TEX_CHAR_PT, (piece + 1) * TEX_CHAR_PT)
         spec.append(rf">{{\raggedright\arraybackslash}}p{{{width / width_pt:.3f}\linewidth}}")
         chars.append(width / TEX_CHAR_PT)
     return "".join(spec), chars, wide
