@@ -13,7 +13,7 @@ FIG = "figures" if EXPERIMENT == "full" else f"{RES}/figures"
 
 # Notebook jobs draw headless; by hand, JupyterLab's inline backend shows the figures instead
 # (sail.plots.style does not choose a backend). Jobs inherit this process's environment.
-os.environ["MPLBACKEND"] = "Agg"
+os.environ.update(MPLBACKEND="Agg")
 
 # The real model, extracted from its wheel by the model stage (workflow/rules/model.smk).
 GGUF = f"resources/model/{Path(config['model']['gguf_member']).name}"
