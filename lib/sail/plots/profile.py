@@ -52,7 +52,7 @@ def plot_patterns(planes: pd.DataFrame, prt_hits: pd.DataFrame, distinct: pd.Dat
                         label=name if enc == "twos_complement" else None)
     ax.set(xlabel="bit-plane (0 = LSB)", ylabel="all-zero patterns", ylim=(0, 1),
            title=f"(a) all-zero patterns, n_bw={n_bw}, a={a_bits}\n(solid 2's compl., dashed sign-mag.)")
-    ax.legend(ncol=2, fontsize=6.5, handlelength=1.2, loc="center right")
+    # The layer-input key is drawn once, in (c), where the lower right is free of data.
 
     # (b) entropy per bit-plane
     ax = axes[0, 1]
@@ -77,6 +77,7 @@ def plot_patterns(planes: pd.DataFrame, prt_hits: pd.DataFrame, distinct: pd.Dat
     ax.set(xscale="log", xlabel="batch (tokens per LUT)", ylabel="distinct per (group, batch)",
            title=f"(c) distinct patterns in a PRT stream\n(n_bw={n_bw}, a={a_bits}, {a_bits}·batch lookups)")
     ax.set_xticks(d.batch, [str(b) for b in d.batch])
+    ax.legend(fontsize=6.5, loc="lower right", handlelength=1.5)
 
     # (d) avoided fraction vs PRT size, LRU vs FIFO, a few batches
     ax = axes[1, 0]
@@ -130,8 +131,8 @@ def plot_patterns(planes: pd.DataFrame, prt_hits: pd.DataFrame, distinct: pd.Dat
         d = d.sort_values("batch")
         ax.plot(d.batch, 100 * d.cycle_saving_fraction, dash[ab], color=hue.get(nb, REFERENCE_GREY), marker=".", ms=3)
     ax.axhline(100 * PAPER_PRT_SAVING, color="k", ls="--", lw=0.9)
-    ax.annotate("paper: 13.8 %", (0.02, 100 * PAPER_PRT_SAVING), xycoords=("axes fraction", "data"),
-                xytext=(0, 2), textcoords="offset points", fontsize=6.5)
+    ax.annotate("paper: 13.8 %", (0.98, 100 * PAPER_PRT_SAVING), xycoords=("axes fraction", "data"),
+                xytext=(0, 2), textcoords="offset points", fontsize=6.5, ha="right")
     ax.set(xscale="log", xlabel="batch (tokens per LUT)", ylabel="C-SRAM cycles saved (%)",
            title="(f) predicted cycle saving (simulator)\n32-entry LRU PRT, default cost model")
     if len(s):
