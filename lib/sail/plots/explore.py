@@ -132,7 +132,7 @@ def plot_explore(df: pd.DataFrame, title: str, baseline: str):
     a.axhline(PAPER_SPEEDUP, color=REFERENCE_GREY, ls="--", lw=0.9)
     a.annotate(f"paper: up to {PAPER_SPEEDUP}x", (0.02, PAPER_SPEEDUP), xycoords=("axes fraction", "data"),
                xytext=(0, 2), textcoords="offset points", fontsize=7, color=REFERENCE_GREY)
-    a.set(xscale="log", xlabel="batch", ylabel="speedup (x)", title="(a) SAIL speedup over the CPU",
+    a.set(xscale="log", xlabel="batch", ylabel="speedup (x)", title=f"(a) SAIL speedup over {baseline}",
           ylim=(0, max(PAPER_SPEEDUP, df.speedup.max()) * 1.15))
     a.set_xticks(df.batch, [str(x) for x in df.batch])
     if df.sail_tokens_per_usd.notna().all():
