@@ -170,8 +170,8 @@ def _tex_layout(shown: pd.DataFrame) -> tuple[str, list[float | None], bool] | N
     if sum(n * TEX_CHAR_PT + pad for n in natural) <= TEX_COLUMNWIDTH_PT:
         return "".join("r" if n else "l" for n in numeric), [None] * len(cols), False
     # Wrap the text columns longer than 14 characters into ragged-right p{} columns that share what the
-    # unwrapped columns leave; one column if that leaves each at least 12 characters, else both.
-    pieces = [_longest_piece(shown[c]) for c in cols]
+    # unwrapped columns leave; one column if that leaves each its longest word (at least 8 characters), else both.
+    pieces = [_longest_piece(pd.concat([pd.Series([str(c)]), shown[c]])) for c in cols]  # header words too
     wrap = [not num and nat > 14 for num, nat in zip(numeric, natural)]
     if not any(wrap):
         if sum(n * TEX_CHAR_PT + pad for n in natural) <= 0.97 * TEX_TEXTWIDTH_PT:
@@ -180,7 +180,7 @@ def _tex_layout(shown: pd.DataFrame) -> tuple[str, list[float | None], bool] | N
     fixed_pt = sum(n * TEX_CHAR_PT + pad for n, w in zip(natural, wrap) if not w)
     # Each wrapped column gets at least 12 characters (or its longest unbreakable piece) and at most its
     # natural width; the rest of the room is shared in proportion to sqrt(natural width).
-    lo = [min(max(12, p + 1), n) * TEX_CHAR_PT if w else 0.0 for n, p, w in zip(natural, pieces, wrap)]
+    lo = [min(max(8, p + 1), n) * TEX_CHAR_PT if w else 0.0 for n, p, w in zip(natural, pieces, wrap)]
     hi = [n * TEX_CHAR_PT if w else 0.0 for n, w in zip(natural, wrap)]
     for width_pt, wide in ((TEX_COLUMNWIDTH_PT, False), (TEX_TEXTWIDTH_PT, True)):
         room_pt = 0.95 * width_pt - fixed_pt - pad * sum(wrap)
