@@ -3,7 +3,7 @@ two-column paper, HTML for the report.
 
 The LaTeX test compiles tab01/tab02/tab05 (made here from config/hw, no pipeline needed) and every
 .tex table of results/quick/figures when present, inside a two-column article with only
-``\\usepackage{array}``, and fails on an error, an overfull line of more than 1 pt or a float too large
+``\\usepackage{array,graphicx}``, and fails on an error, an overfull line of more than 1 pt or a float too large
 for the page. It needs a LaTeX engine (Debian: ``apt-get install texlive-latex-base``) and is skipped
 with that reason where none is installed.
 """
@@ -90,7 +90,7 @@ def test_latex_tables_compile_in_a_two_column_paper(tmp_path):
         for tex in sorted(QUICK_FIGURES.glob("tab*.tex")):
             tables.append(Path(shutil.copy(tex, tmp_path / f"quick_{tex.name}")))
     doc = tmp_path / "paper.tex"
-    doc.write_text("\\documentclass[twocolumn]{article}\n\\usepackage{array}\n\\begin{document}\n"
+    doc.write_text("\\documentclass[twocolumn]{article}\n\\usepackage{array,graphicx}\n\\begin{document}\n"
                    + "".join(f"\\input{{{t.name}}}\n\\clearpage\n" for t in tables) + "\\end{document}\n")
     proc = subprocess.run([LATEX, "-interaction=nonstopmode", "-halt-on-error", doc.name], cwd=tmp_path,
                           capture_output=True, text=True, timeout=300)
