@@ -41,6 +41,15 @@ DEFAULT_GROUP_SIZE = 128
 # module, two's-complement bit planes, all-zero patterns not skipped).
 PRT_DEFAULT = {"encoding": "twos_complement", "policy": "lru", "prt_entries": 32, "zero_skip": False}
 
+# Bit-plane words of the activation profile (sail.profile.patterns) and PRT replacement policies.
+ENCODINGS = ("twos_complement", "sign_magnitude")
+POLICIES = ("lru", "fifo")
+
+# Columns of the profiling stage's PRT table (profile/prt_hits.csv), the simulator's input; the
+# schema with ranges and invariants is sail.contracts.tables.PRT_HITS.
+PRT_COLUMNS = ["layer_type", "n_bw", "a_bits", "batch", "encoding", "policy", "prt_entries", "zero_skip",
+               "lookups", "zero_skips", "prt_hits", "sram_reads", "avoided_fraction"]
+
 # Decode workload bounds: what the simulated models and the profile cover. A batch above this is
 # outside every sweep (<= 64) and the profiled batches (<= 32) by more than an order of magnitude.
 # source: assumption: a bound so that a typo (1e9) fails instead of giving a meaningless number.
@@ -77,9 +86,12 @@ __all__ = [
     "A_BITS_RANGE",
     "ContractError",
     "DEFAULT_GROUP_SIZE",
+    "ENCODINGS",
     "LAYER_TYPES",
     "MAX_BATCH",
     "N_BW_RANGE",
+    "POLICIES",
+    "PRT_COLUMNS",
     "PRT_DEFAULT",
     "SYMMETRIC_A_BITS_RANGE",
     "W_BITS_RANGE",

@@ -20,10 +20,8 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from sail.contracts import A_BITS_RANGE, LAYER_TYPES, MAX_BATCH, N_BW_RANGE, W_BITS_RANGE, ContractError
-
-ENCODINGS = ("twos_complement", "sign_magnitude")  # bit-plane words of the profile (sail.profile.patterns)
-POLICIES = ("lru", "fifo")  # PRT replacement policies (sail.profile.prt)
+from sail.contracts import (A_BITS_RANGE, ENCODINGS, LAYER_TYPES, MAX_BATCH, N_BW_RANGE, POLICIES, W_BITS_RANGE,
+                            ContractError)
 
 
 def _finite(s: pd.Series) -> pd.Series:
@@ -91,8 +89,6 @@ def row_check(fn, description: str) -> pa.Check:
 
 
 # ---- the PRT table (profile -> sim) ----------------------------------------------------------------
-PRT_COLUMNS = ["layer_type", "n_bw", "a_bits", "batch", "encoding", "policy", "prt_entries", "zero_skip",
-               "lookups", "zero_skips", "prt_hits", "sram_reads", "avoided_fraction"]
 
 WORKLOAD = {
     "w_bits": integer(*W_BITS_RANGE),

@@ -49,7 +49,7 @@ def build_act_tables(xt, g, kb):
 
 
 @njit(cache=True)
-def _group_sums(xt, group_size, ng):
+def group_sums(xt, group_size, ng):
     batch = xt.shape[0]
     s = np.zeros((batch, ng), dtype=np.float32)
     for b in range(batch):
@@ -166,7 +166,7 @@ def act_lut_gemv(p: PackedLinear, x, g: int = 4) -> np.ndarray:
     xt = check_float_activations(x, p.k)
     kb = p.planes.shape[2]
     tab = build_act_tables(xt, g, kb)
-    xsum = _group_sums(xt, p.group_size, p.scale.shape[1])
+    xsum = group_sums(xt, p.group_size, p.scale.shape[1])
     out = np.empty((p.m, xt.shape[0]), dtype=np.float32)
     if g == 4:
         _act_lut_g4(p.planes, p.scale, p.zero, p.group_size, tab, xsum, out)

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MAX_W_BITS = 8
+from sail.contracts import W_BITS_RANGE
+
+MAX_W_BITS = W_BITS_RANGE[1]
 
 
 def check_w_bits(w_bits: int) -> int:

@@ -28,7 +28,7 @@ import torch
 from numba import njit
 
 from sail.quant.core import QuantLinear, check_group_size, check_w_bits
-from sail.quant.rtn import _check_weight, group_params
+from sail.quant.rtn import check_weight, group_params
 
 # Layer types (names end in .q/.k/...) whose inputs are the same tensor, so one Hessian serves them.
 SHARED_INPUT = {"q": "qkv", "k": "qkv", "v": "qkv", "gate": "gate_up", "up": "gate_up"}
@@ -139,7 +139,7 @@ def quantize_gptq(w: np.ndarray, h: torch.Tensor | np.ndarray | HessianFactor, w
     Raises ValueError naming ``w_bits``, ``group_size``, ``damp`` or a mismatched Hessian shape.
     """
     w_bits = check_w_bits(w_bits)
-    w_np = _check_weight(w)
+    w_np = check_weight(w)
     m, k = w_np.shape
     g = check_group_size(group_size, k)
     f = h if isinstance(h, HessianFactor) else factor_hessian(h, damp)

@@ -19,7 +19,7 @@ import numpy as np
 from sail.quant.core import QuantLinear, check_group_size, check_w_bits
 
 
-def _check_weight(w: np.ndarray) -> np.ndarray:
+def check_weight(w: np.ndarray) -> np.ndarray:
     w = np.asarray(w)
     if w.ndim != 2:
         raise ValueError(f"weight must be 2-D (M, K), got shape {w.shape}")
@@ -77,7 +77,7 @@ def quantize_rtn(w: np.ndarray, w_bits: int, group_size: int | None, symmetric: 
     ValueError naming ``w_bits`` or ``group_size`` if out of range / not dividing K.
     """
     w_bits = check_w_bits(w_bits)
-    w = _check_weight(w)
+    w = check_weight(w)
     m, k = w.shape
     g = check_group_size(group_size, k)
     wg = w.reshape(m, k // g, g)
