@@ -104,6 +104,8 @@ def check_codes(q_codes, w_bits: int) -> np.ndarray:
         raise ValueError(f"q_codes must be 2-D (M, K), got shape {q.shape}")
     if q.dtype.kind not in "iu":
         raise ValueError(f"q_codes must be an integer array, got dtype {q.dtype}")
+    if q.shape[0] == 0:
+        raise ValueError(f"q_codes has no rows (M=0), shape {q.shape}")
     if q.size and (int(q.min()) < 0 or int(q.max()) >= (1 << w_bits)):
         raise ValueError(f"codes out of range for w_bits={w_bits}: min {int(q.min())}, max {int(q.max())}")
     return q.astype(np.uint8)

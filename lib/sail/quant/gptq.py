@@ -118,10 +118,15 @@ def factor_hessian(h: torch.Tensor | np.ndarray, damp: float = 0.01) -> HessianF
     k = H.shape[0]
     dead = torch.diag(H) == 0
     H[dead, dead] = 1.0
+    if not bool(torch.isfinite(H).all()):
+        raise ValueError("Hessian contains non-finite values (NaN or inf)")
     H += damp * torch.mean(torch.diag(H)) * torch.eye(k)
-    L = torch.linalg.cholesky(H)
-    hinv = torch.cholesky_inverse(L)
-    u = torch.linalg.cholesky(hinv, upper=True)
+    try:
+        L = torch.linalg.cholesky(H)
+        hinv = torch.cholesky_inverse(L)
+        u = torch.linalg.cholesky(hinv, upper=True)
+    except torch.linalg.LinAlgError as err:
+        raise ValueError(f"Hessian is not positive definite even with damp={damp}: {err}") from None
     return HessianFactor(u=u.numpy(), dead=dead.numpy(), damp=damp)
 
 

@@ -52,7 +52,11 @@ def group_params(wg: np.ndarray, w_bits: int, symmetric: bool) -> tuple[np.ndarr
         safe = np.where(scale > 0, scale, 1.0)
         zero = np.clip(np.round(-lo / safe), 0, maxq)
     scale = np.where(scale > 0, scale, 1.0)
-    return scale.astype(np.float32), zero.astype(np.float32)
+    scale32 = scale.astype(np.float32)
+    if not np.all(np.isfinite(scale32)):  # a finite weight range wider than float32 can hold (|w| ~ 3e38)
+        bad = np.argwhere(~np.isfinite(scale32))[0].tolist()
+        raise ValueError(f"weight range of group {bad} overflows a float32 scale (weights near +-3.4e38)")
+    return scale32, zero.astype(np.float32)
 
 
 def quantize_codes(w: np.ndarray, scale: np.ndarray, zero: np.ndarray, w_bits: int) -> np.ndarray:
