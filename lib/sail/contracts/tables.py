@@ -298,6 +298,7 @@ def describe_failures(err: pa.errors.SchemaErrors, df: pd.DataFrame, max_rows: i
     lines = [f"missing column(s) {missing}"] if missing else []
     col_fc = fc[(fc["schema_context"] == "Column") & ~fc["check"].str.startswith("column_in_dataframe")]
     for (col, check), g in col_fc.groupby(["column", "check"], sort=False):
+        g = g[g["index"].notna()].sort_values("index") if g["index"].notna().any() else g
         rows = [int(i) for i in g["index"].tolist() if pd.notna(i)]
         if rows:
             vals = g["failure_case"].tolist()[:max_rows]
