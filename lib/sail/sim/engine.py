@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sail.sim import profiles
 from sail.contracts import DEFAULT_GROUP_SIZE
+from sail.sim import profiles
 from sail.sim.hw import HwConfig, HwError, NotModelled
 from sail.sim.models import ModelSpec
 from sail.sim.requirements import POSITIVE_SUFFIXES, REQUIRED, required_keys  # noqa: F401  (re-exported)
