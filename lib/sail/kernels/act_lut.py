@@ -26,6 +26,8 @@ def check_float_activations(x, k: int) -> np.ndarray:
         x = x[:, None]
     if x.ndim != 2 or x.shape[0] != k:
         raise ValueError(f"x must have shape (K,) or (K, B) with K={k}, got {x.shape}")
+    if not np.isfinite(x).all():  # as simd_gemv: a NaN/inf activation has no meaningful product
+        raise ValueError("x must be finite (got NaN or inf)")
     return np.ascontiguousarray(x.T, dtype=np.float32)  # (B, K): one token's activations contiguous
 
 

