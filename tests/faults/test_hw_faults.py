@@ -242,3 +242,18 @@ def test_garbage_prt_csv(tmp_path):
     p.write_text("hello,world\n1,2\n")
     with pytest.raises(ValueError, match="missing column"):
         read_table(p)
+
+
+def test_overrides_may_be_fractional_counts_but_not_fractional_bits(sail):
+    """Sweeps treat the model as a function of its parameters (8.5 arrays is fine there); a LUT of
+    2**n_bw entries needs a whole n_bw."""
+    simulate(sail, "llama2-7b", 4, 8, 1, 512, overrides={"csram.arrays_per_slice": 8.5})
+    with pytest.raises(HwError, match="'csram.n_bw' = 4.5"):
+        simulate(sail, "llama2-7b", 4, 8, 1, 512, overrides={"csram.n_bw": 4.5})
+
+
+def test_baselines_cover_fp16_and_fractional_block_widths():
+    gpu = load_hw(HW / "v100.yaml")
+    simulate(gpu, "llama2-7b", 16, 16, 1, 512)
+    with pytest.raises(ValueError, match="w_bits must be an integer in 1..16"):
+        simulate(gpu, "llama2-7b", 32, 16, 1, 512)

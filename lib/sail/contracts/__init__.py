@@ -29,6 +29,9 @@ LAYER_TYPES = ("q", "k", "v", "o", "gate", "up", "down")
 W_BITS_RANGE = (1, 8)
 A_BITS_RANGE = (1, 8)
 N_BW_RANGE = (1, 8)
+# The CPU and GPU baselines also model stored formats the LUT kernels do not run: fp16 (16 bits)
+# and llama.cpp block formats with a fractional effective width (Q4_0 = 4.5 bits per weight).
+BASELINE_BITS_RANGE = (1, 16)
 # Per-token symmetric activation quantisation (sail.quant.act): 1-bit two's complement ({-1, 0})
 # cannot carry a symmetric signal, so that quantiser starts at 2 bits.
 SYMMETRIC_A_BITS_RANGE = (2, 8)
@@ -84,6 +87,7 @@ def did_you_mean(word: str, known) -> str:
 
 __all__ = [
     "A_BITS_RANGE",
+    "BASELINE_BITS_RANGE",
     "ContractError",
     "DEFAULT_GROUP_SIZE",
     "ENCODINGS",

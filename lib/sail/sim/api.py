@@ -9,6 +9,7 @@ import pandas as pd
 
 from sail.contracts import (  # noqa: F401  (PRT_COLUMNS, PRT_DEFAULT re-exported: the profile's table contract)
     A_BITS_RANGE,
+    BASELINE_BITS_RANGE,
     DEFAULT_GROUP_SIZE,
     MAX_BATCH,
     PRT_COLUMNS,
@@ -79,15 +80,19 @@ def check_prt_table(df: pd.DataFrame, source: str = "PRT table") -> None:
     _PRT_CHECKED[key] = fp
 
 
-def check_workload(model: str, w_bits, a_bits, batch, context) -> None:
-    """Bound a decode workload to what the models cover: bit widths in 1..8 (the LUT kernels and the
-    profile), 1 <= batch <= ``MAX_BATCH``, 0 <= context <= the model's trained context.
+def check_workload(model: str, w_bits, a_bits, batch, context, system: str = "sail") -> None:
+    """Bound a decode workload to what the models cover: on SAIL integer bit widths in 1..8 (the LUT
+    kernels and the profile), on the baselines 1..16 (fp16 and fractional llama.cpp block widths);
+    1 <= batch <= ``MAX_BATCH``; 0 <= context <= the model's trained context.
     Scalars or arrays; ValueError naming the value."""
     spec = get_model(model)
-    for name, v, (lo, hi) in (("w_bits", w_bits, W_BITS_RANGE), ("a_bits", a_bits, A_BITS_RANGE),
-                              ("batch", batch, (1, MAX_BATCH)), ("context", context, (0, spec.max_context))):
+    sail = system == "sail"
+    wr, ar = (W_BITS_RANGE, A_BITS_RANGE) if sail else (BASELINE_BITS_RANGE, BASELINE_BITS_RANGE)
+    for name, v, (lo, hi), whole in (("w_bits", w_bits, wr, sail), ("a_bits", a_bits, ar, sail),
+                                     ("batch", batch, (1, MAX_BATCH), True),
+                                     ("context", context, (0, spec.max_context), True)):
         arr = np.atleast_1d(np.asarray(v, dtype=float))
-        bad = arr[~((arr >= lo) & (arr <= hi) & (arr == np.round(arr)))]
+        bad = arr[~((arr >= lo) & (arr <= hi) & ((arr == np.round(arr)) | (not whole)))]
         if bad.size:
             what = f"{spec.name}'s context" if name == "context" else name
             raise ValueError(f"{name} must be an integer in {lo}..{hi} ({what} bound), got {bad[0]:g}")
@@ -164,9 +169,9 @@ def simulate(
             raise ValueError(f"{name} must be a positive integer, got {v!r}")
     if not isinstance(context, (int, np.integer)) or context < 0:
         raise ValueError(f"context must be a non-negative integer, got {context!r}")
-    check_workload(model, w_bits, a_bits, batch, context)
-    spec = get_model(model)
     hw2 = hw.with_overrides(overrides)
+    check_workload(model, w_bits, a_bits, batch, context, hw2.system)
+    spec = get_model(model)
     prt_arr = None
     if hw2.system == "sail" and prt is not None:
         types = [t for t, *_ in spec.gemv_layers()]
@@ -239,7 +244,7 @@ def sweep(
         model, opts, a_bits = keys[0], dict(zip(opt_cols, keys[1:-1])), int(keys[-1])
         hw2 = hw.with_overrides(opts)
         spec = get_model(model)
-        check_workload(model, grp["w_bits"], a_bits, grp["batch"], grp["context"])
+        check_workload(model, grp["w_bits"], a_bits, grp["batch"], grp["context"], hw2.system)
         params = {c: grp[c].to_numpy(dtype=float) for c in par_cols}
         prt_arr = None
         if hw2.system == "sail" and prt is not None:

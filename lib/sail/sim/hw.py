@@ -186,19 +186,32 @@ def _key_of(path: list) -> str:
     return ".".join(map(str, path)) or "<top>"
 
 
-@functools.lru_cache(maxsize=1)
-def _validator():
-    # fastjsonschema compiles the schema once (jsonschema's import alone costs seconds per process)
+def _drop_multiple_of(node):
+    if isinstance(node, dict):
+        return {k: _drop_multiple_of(v) for k, v in node.items() if k != "multipleOf"}
+    if isinstance(node, list):
+        return [_drop_multiple_of(v) for v in node]
+    return node
+
+
+@functools.lru_cache(maxsize=2)
+def _validator(continuous: bool = False):
+    # fastjsonschema compiles the schema once (jsonschema's import alone costs seconds per process).
+    # continuous=True: overrides and sweeps explore the model as a function of its parameters, so a
+    # count (arrays, cores) may take a fractional value there; ranges and finiteness still apply.
     import fastjsonschema
 
-    return fastjsonschema.compile(hw_schema())
+    schema = hw_schema()
+    if continuous:  # bit widths stay whole: a LUT has 2**n_bw entries
+        schema = _drop_multiple_of(schema) | {"$defs": _drop_multiple_of(schema["$defs"]) | {"bits": schema["$defs"]["bits"]}}
+    return fastjsonschema.compile(schema)
 
 
-def _schema_errors(doc: dict, where: str) -> None:
+def _schema_errors(doc: dict, where: str, continuous: bool = False) -> None:
     import fastjsonschema
 
     try:
-        _validator()(doc)
+        _validator(continuous)(doc)
     except fastjsonschema.JsonSchemaValueException as err:
         path = [str(p) for p in (err.path or [])][1:]  # drop the leading "data"
         what = err.message.split(" ", 1)[1] if err.message.startswith("data") else err.message
@@ -213,7 +226,7 @@ def check_values(values: dict[str, float], where: str) -> None:
         if not math.isfinite(v):
             raise HwError(f"{where}: {key} must be finite, got {v!r}")
         params.setdefault(sec, {})[name] = {"value": v, "unit": "-", "source": "assumption:check"}
-    _schema_errors({"name": "check", "system": "cpu", "params": params}, where)
+    _schema_errors({"name": "check", "system": "cpu", "params": params}, where, continuous=True)
 
 
 def _load_yaml(path: Path):
