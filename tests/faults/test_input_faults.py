@@ -32,6 +32,16 @@ def gguf_copy(tmp_path):
     return dst
 
 
+@pytest.fixture()
+def gguf_head(tmp_path):
+    """The first 8 MiB of the real GGUF under its pinned name (header, metadata and the first
+    tensors): enough for every corruption but the one in the middle of the full file."""
+    dst = tmp_path / GGUF.name
+    with open(need(GGUF), "rb") as src:
+        dst.write_bytes(src.read(8 << 20))
+    return dst
+
+
 def flip(path: Path, offset: int, n: int) -> None:
     with open(path, "r+b") as fh:
         fh.seek(offset)
@@ -56,18 +66,28 @@ GGUF_CORRUPTIONS = [
 ]
 
 
-@pytest.mark.model
-@pytest.mark.parametrize("corrupt", [c[1] for c in GGUF_CORRUPTIONS], ids=[c[0] for c in GGUF_CORRUPTIONS])
-def test_corrupted_gguf_is_refused_where_read(gguf_copy, corrupt):
-    """load_model / load_tokenizer (every model-reading script) refuse it, naming the file and the fix."""
+def _refused(path):
     from sail.model import load_model, load_tokenizer
 
-    corrupt(gguf_copy)
     for reader in (load_tokenizer, load_model):
         with pytest.raises(CorruptInput) as err:
-            reader(gguf_copy)
+            reader(path)
         msg = str(err.value)
-        assert str(gguf_copy) in msg and "delete it and rerun" in msg and "sha256" in msg
+        assert str(path) in msg and "delete it and rerun" in msg and "sha256" in msg
+
+
+@pytest.mark.model
+def test_tensor_data_flipped_in_the_full_gguf_is_refused_where_read(gguf_copy):
+    """load_model / load_tokenizer (every model-reading script) refuse it, naming the file and the fix."""
+    flip(gguf_copy, gguf_copy.stat().st_size // 2, 4096)
+    _refused(gguf_copy)
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("corrupt", [c[1] for c in GGUF_CORRUPTIONS[1:]], ids=[c[0] for c in GGUF_CORRUPTIONS[1:]])
+def test_corrupted_gguf_is_refused_where_read(gguf_head, corrupt):
+    corrupt(gguf_head)
+    _refused(gguf_head)
 
 
 @pytest.mark.model
@@ -79,7 +99,8 @@ def test_malformed_unpinned_gguf_names_the_file(tmp_path, corrupt, needle):
     from sail.model import load_tokenizer
 
     p = tmp_path / "other.gguf"
-    shutil.copyfile(need(GGUF), p)
+    with open(need(GGUF), "rb") as src:
+        p.write_bytes(src.read(8 << 20))
     corrupt(p)
     with pytest.raises(ValueError) as err:
         load_tokenizer(p)

@@ -60,6 +60,8 @@ DECODE_CASES = [
     ("negative-breakdown", lambda d: d.assign(dram_s=-d.dram_s - 1), None, "column 'dram_s'"),
     ("w-bits-out-of-range", lambda d: d.assign(w_bits=64), None, "column 'w_bits'"),
     ("batch-absurd", lambda d: d.assign(batch=10**9), None, "column 'batch'"),
+    ("sail-w-bits-9", lambda d: d.assign(w_bits=np.where(d.system == "sail", 9, d.w_bits)), None,
+     "invariant 'SAIL rows have w_bits and a_bits in 1..8'"),
     ("text-in-numbers", lambda d: d.assign(tokens_per_s="fast"), None, "column 'tokens_per_s' fails 'must be numeric'"),
     ("avoided-fraction-above-one", lambda d: d.assign(prt_avoided_fraction=1.5), None, "'prt_avoided_fraction'"),
 ]

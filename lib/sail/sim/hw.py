@@ -186,24 +186,30 @@ def _key_of(path: list) -> str:
     return ".".join(map(str, path)) or "<top>"
 
 
-def _drop_multiple_of(node):
+def _relax(node, keys=("multipleOf", "maximum")):
     if isinstance(node, dict):
-        return {k: _drop_multiple_of(v) for k, v in node.items() if k != "multipleOf"}
+        return {k: _relax(v, keys) for k, v in node.items() if k not in keys}
     if isinstance(node, list):
-        return [_drop_multiple_of(v) for v in node]
+        return [_relax(v, keys) for v in node]
     return node
+
+
+# Kinds whose bounds are definitions rather than physical limits: they hold for overrides too.
+_EXACT_KINDS = ("bits", "fraction", "flag")
 
 
 @functools.lru_cache(maxsize=2)
 def _validator(continuous: bool = False):
     # fastjsonschema compiles the schema once (jsonschema's import alone costs seconds per process).
-    # continuous=True: overrides and sweeps explore the model as a function of its parameters, so a
-    # count (arrays, cores) may take a fractional value there; ranges and finiteness still apply.
+    # continuous=True (overrides, sweeps): the model is explored as a function of its parameters, so
+    # counts may be fractional and rates may exceed today's hardware (property tests scale them 8x);
+    # finiteness, signs, fractions, flags and whole bit widths still apply.
     import fastjsonschema
 
     schema = hw_schema()
-    if continuous:  # bit widths stay whole: a LUT has 2**n_bw entries
-        schema = _drop_multiple_of(schema) | {"$defs": _drop_multiple_of(schema["$defs"]) | {"bits": schema["$defs"]["bits"]}}
+    if continuous:
+        defs = {k: (v if k in _EXACT_KINDS else _relax(v)) for k, v in schema["$defs"].items()}
+        schema = schema | {"$defs": defs}
     return fastjsonschema.compile(schema)
 
 
