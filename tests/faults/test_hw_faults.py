@@ -180,6 +180,12 @@ def prt():
     return pd.read_csv(PRT_REF)
 
 
+@pytest.fixture(scope="module")
+def prt_sample(prt):
+    """Every 16th row: corrupting it exercises the same checks as the full table, 16x cheaper."""
+    return prt.iloc[::16].reset_index(drop=True)
+
+
 def _nan_hits(d):
     d.loc[::2, "prt_hits"] = np.nan
     return d
@@ -198,11 +204,11 @@ PRT_CASES = [
 
 
 @pytest.mark.parametrize("corrupt,needle", [c[1:] for c in PRT_CASES], ids=[c[0] for c in PRT_CASES])
-def test_corrupt_prt_table_is_rejected_where_read(tmp_path, sail, prt, corrupt, needle):
+def test_corrupt_prt_table_is_rejected_where_read(tmp_path, sail, prt_sample, corrupt, needle):
     """Read from disk (sail.io.read_table, as every sim script does) and passed in memory (simulate)."""
     from sail.io import read_table
 
-    bad = corrupt(prt.copy())
+    bad = corrupt(prt_sample.copy())
     path = tmp_path / "profile" / "prt_hits.csv"
     path.parent.mkdir()
     bad.to_csv(path, index=False)
