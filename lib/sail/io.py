@@ -75,14 +75,47 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
+def _contract(path):
+    # Tables that one stage writes and another reads have a schema (sail.contracts.tables); the
+    # import is deferred so that modules without such tables do not load pandera.
+    from sail.contracts.tables import schema_for
+
+    return schema_for(path)
+
+
 def write_table(df: pd.DataFrame, path: str | os.PathLike) -> None:
-    """Write ``df`` as CSV atomically with a fixed float format (byte-identical across runs)."""
+    """Write ``df`` as CSV atomically with a fixed float format (byte-identical across runs).
+
+    A table with a contract (:mod:`sail.contracts.tables`) is validated first: a table that breaks
+    it is not written, so no later stage reads it.
+    """
+    schema = _contract(path)
+    if schema is not None:
+        from sail.contracts.tables import validate
+
+        validate(df.reset_index(drop=True), path, schema, action="write")
     with atomic_write(path) as fh:
         df.to_csv(fh, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
 
 
 def read_table(path: str | os.PathLike) -> pd.DataFrame:
-    return pd.read_csv(path)
+    """Read a CSV table; a table with a contract is validated. ValueError names the file."""
+    try:
+        df = pd.read_csv(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"table {path} does not exist") from None
+    except IsADirectoryError:
+        raise ValueError(f"table {path} is a directory, not a CSV file") from None
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"table {path} is empty (0 bytes or no header): delete it and rerun the stage that writes it") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise ValueError(f"table {path} is not a readable CSV: {err}") from None
+    schema = _contract(path)
+    if schema is not None:
+        from sail.contracts.tables import validate
+
+        validate(df, path, schema, action="read")
+    return df
 
 
 def write_json(obj, path: str | os.PathLike) -> None:

@@ -7,13 +7,13 @@ from matplotlib.lines import Line2D
 import numpy as np
 import pandas as pd
 
+from sail.contracts import PRT_DEFAULT as DEFAULT
 from sail.plots.style import DOUBLE_COLUMN_IN, REFERENCE_GREY, apply_style, color
 
 # q, k and v read the same normed input, gate and up too, so their pattern statistics coincide:
 # draw one line per distinct input.
 INPUTS = {"q/k/v": "q", "o": "o", "gate/up": "gate", "down": "down"}
 PAPER_PRT_SAVING = 0.138  # arXiv 2509.25853v1 abstract: "reduces computation cycles by 13.8 %"
-DEFAULT = {"encoding": "twos_complement", "policy": "lru", "prt_entries": 32, "zero_skip": False}
 
 
 def _is_true(col: pd.Series) -> pd.Series:
