@@ -36,7 +36,25 @@ rule kernels_e2e:
         "../scripts/kernels_e2e.py"
 
 
+rule kernels_ggml_timer:
+    # our C++ timer of llama.cpp's GEMVs (lib/sail/kernels/cpp), linked against the pipeline's ggml build
+    input:
+        info=rules.peers_llamacpp_build.output.info,
+        src="lib/sail/kernels/cpp/ggml_gemv_timer.cpp",
+    output:
+        f"{LLAMACPP_ROOT}/ggml_gemv_timer/ggml_gemv_timer",
+    log:
+        "logs/kernels/ggml_timer_build.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/kernels_ggml_timer_build.py"
+
+
 rule kernels_bench:
+    input:
+        timer=rules.kernels_ggml_timer.output[0],
+        llamacpp_info=rules.peers_llamacpp_build.output.info,
     output:
         bench=f"{RES}/kernels/bench.csv",
         machine=f"{RES}/kernels/machine.csv",
@@ -53,8 +71,30 @@ rule kernels_bench:
         "../scripts/kernels_bench.py"
 
 
+rule kernels_stability:
+    input:
+        timer=rules.kernels_ggml_timer.output[0],
+        llamacpp_info=rules.peers_llamacpp_build.output.info,
+    output:
+        f"{RES}/kernels/stability.csv",
+    log:
+        f"{LOGS}/kernels/stability.log",
+    conda:
+        CONDA_ENV
+    # all cores: a timing experiment, like kernels_bench
+    threads: workflow.cores
+    params:
+        stability=stage("kernels")["stability"],
+        group_size=stage("kernels")["bench"]["group_size"],
+        seed=EXP["seed"],
+    script:
+        "../scripts/kernels_stability.py"
+
+
 FINAL_OUTPUTS.extend(
     [
+        f"{RES}/kernels/stability.csv",
+        f"{RES}/kernels/generate.csv",
         f"{RES}/claims/arbitrary_precision.csv",
         f"{RES}/kernels/bench.csv",
         f"{RES}/kernels/e2e.csv",
@@ -112,8 +152,28 @@ rule kernels_decode_profile:
         "../scripts/kernels_decode_profile.py"
 
 
+rule kernels_generate:
+    # `sail generate`: SmolLM2 decode through our LUT kernel vs llama-bench on the same GGUF and threads
+    input:
+        gguf=GGUF,
+        llamacpp_info=rules.peers_llamacpp_build.output.info,
+    output:
+        f"{RES}/kernels/generate.csv",
+    log:
+        f"{LOGS}/kernels/generate.log",
+    conda:
+        CONDA_ENV
+    threads: workflow.cores
+    params:
+        generate=stage("kernels")["generate"],
+        workdir=f"{LLAMACPP_ROOT}/requantised",
+    script:
+        "../scripts/kernels_generate.py"
+
+
 rule fig01_motivation:
     input:
+        generate=f"{RES}/kernels/generate.csv",
         breakdown=f"{RES}/kernels/decode_breakdown.csv",
         ceiling=f"{RES}/kernels/compute_ceiling.csv",
         bench=f"{RES}/kernels/bench.csv",
