@@ -10,6 +10,12 @@ configfile: "config/config.yaml"
 
 
 validate(config, "workflow/schemas/config.schema.yaml")
+# Cross-field rules (group sizes divide K, price instances exist, hardware descriptions load
+# strictly, ...) checked once, before any job; jobs re-parse this file and skip it.
+if workflow.is_main_process:
+    from sail.contracts.config import check_config
+
+    check_config(config, workflow.basedir)
 
 
 report: "workflow/report/workflow.rst"

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import json
 import lzma
 import shutil
 import sys
@@ -154,9 +155,61 @@ def compare_frames(ref: pd.DataFrame, run: pd.DataFrame, rel_path: str, rules: l
     return problems, drift
 
 
+def _flatten_json(obj, prefix: str = "") -> dict:
+    """``{"a": {"b": [1, 2]}}`` -> ``{"a.b[0]": 1, "a.b[1]": 2}``."""
+    if isinstance(obj, dict):
+        out = {}
+        for k, v in obj.items():
+            out |= _flatten_json(v, f"{prefix}.{k}" if prefix else str(k))
+        return out
+    if isinstance(obj, list):
+        out = {}
+        for i, v in enumerate(obj):
+            out |= _flatten_json(v, f"{prefix}[{i}]")
+        return out
+    return {prefix: obj}
+
+
+def compare_json(ref, run, rel_path: str, rules: list[Tolerance], max_problems: int = 5) -> tuple[list[str], list[str]]:
+    """Differences between two JSON results (perplexity rows, the model card, the LUT example): keys
+    must match; numbers follow the tolerance rule of their key's last name (``ppl``, ``eval_s``), other
+    values must be equal. Returns ``(problems, drift)`` like :func:`compare_frames`."""
+    a, b = _flatten_json(ref), _flatten_json(run)
+    if set(a) != set(b):
+        only_ref, only_run = sorted(set(a) - set(b)), sorted(set(b) - set(a))
+        return [f"keys differ: only in reference {only_ref[:max_problems]}, only in run {only_run[:max_problems]}"], []
+    problems, drift = [], []
+    for key in sorted(a):
+        x, y = a[key], b[key]
+        leaf = key.rsplit(".", 1)[-1].split("[", 1)[0]
+        tol = tolerance_for(rel_path, leaf, rules)
+        out = drift if tol.measured else problems
+        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (x, y))
+        if numbers and (isinstance(x, float) or isinstance(y, float) or tol.measured):
+            fx, fy = float(x), float(y)
+            if not (np.isnan(fx) and np.isnan(fy)) and not abs(fy - fx) <= max(tol.rel * abs(fx), tol.abs):
+                out.append(f"{key}: reference {fx:.6g}, run {fy:.6g} (allowed rel {tol.rel:g}, abs {tol.abs:g})")
+        elif x != y:
+            problems.append(f"{key}: reference {x!r}, run {y!r} (exact)")
+    return problems[: max_problems + 1], drift[: max_problems + 1]
+
+
+def _read_result(path: Path):
+    """A CSV (pandas) or JSON result; ValueError naming the file if it is empty or unreadable."""
+    try:
+        if path.name.endswith(".json"):
+            return json.loads(path.read_text())
+        return pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{path} is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, json.JSONDecodeError, lzma.LZMAError, EOFError) as err:
+        raise ValueError(f"{path} is not readable: {type(err).__name__}: {err}") from None
+
+
 # Tables larger than this are stored xz-compressed (the 362 880-row sensitivity grid: 30 MB -> 1.2 MB).
 COMPRESS_ABOVE_BYTES = 1_000_000
-REF_SUFFIXES = (".csv", ".csv.xz")
+# CSV tables and the JSON results figures and tables read (perplexity rows, model card, LUT example).
+REF_SUFFIXES = (".csv", ".csv.xz", ".json")
 
 
 def _table_name(rel: Path) -> str:
@@ -180,7 +233,9 @@ def default_figures_dir(run_dir: Path) -> Path:
 
 
 def _run_csvs(run_dir: Path, figures_dir: Path) -> set[str]:
-    found = {str(p.relative_to(run_dir)) for p in run_dir.rglob("*.csv") if "figures" not in p.relative_to(run_dir).parts}
+    """The run's CSV tables and JSON results (relative names), figure tables as ``figures/<name>``."""
+    found = {str(p.relative_to(run_dir)) for pattern in ("*.csv", "*.json") for p in run_dir.rglob(pattern)
+             if "figures" not in p.relative_to(run_dir).parts}
     if figures_dir.exists():
         found |= {f"figures/{p.name}" for p in figures_dir.glob("*.csv")}
     return found
@@ -193,16 +248,22 @@ def compare_dirs(run_dir, ref_dir, figures_dir=None) -> list[FileVerdict]:
     if not ref_dir.is_dir():
         raise ValueError(f"reference directory {ref_dir} does not exist")
     rules = load_tolerances(ref_dir)
-    stored = {_table_name(p.relative_to(ref_dir)): p for p in ref_dir.rglob("*.csv*") if p.name.endswith(REF_SUFFIXES)}
+    stored = {_table_name(p.relative_to(ref_dir)): p for p in ref_dir.rglob("*") if p.name.endswith(REF_SUFFIXES)}
     if not stored:
-        raise ValueError(f"reference directory {ref_dir} holds no CSV")
+        raise ValueError(f"reference directory {ref_dir} holds no CSV or JSON result")
     verdicts = []
     for name in sorted(stored):
         target = _run_path(Path(name), run_dir, figures_dir)
         if not target.exists():
             verdicts.append(FileVerdict(name, "missing", [f"{target} not found"]))
             continue
-        problems, drift = compare_frames(pd.read_csv(stored[name]), pd.read_csv(target), name, rules)
+        try:
+            ref, run = _read_result(stored[name]), _read_result(target)
+        except ValueError as err:  # one unreadable file is a mismatch of that file, not of the comparison
+            verdicts.append(FileVerdict(name, "mismatch", [str(err)]))
+            continue
+        compare = compare_json if name.endswith(".json") else compare_frames
+        problems, drift = compare(ref, run, name, rules)
         status = "mismatch" if problems else "drift" if drift else "ok"
         verdicts.append(FileVerdict(name, status, problems + [f"(measured) {d}" for d in drift]))
     for extra in sorted(_run_csvs(run_dir, figures_dir) - set(stored)):

@@ -51,7 +51,7 @@ def sail_step_s(hw, model, w_bits, a_bits, batch, context, group_size=128):
         acc = row_reads * p["csram.accumulate_cycles"] / arrays
         conv = math.ceil(batch * (k + m) / (n_arr * cols)) * profiles.convert_cycles(prof, a_bits)
         compute = (build + lookup + acc + conv) / f
-        wbytes = m * k * w_bits / 8 + m * k / group_size * p["memory.scale_zero_bytes_per_group"]
+        wbytes = m * k * w_bits / 8 + m * math.ceil(k / group_size) * p["memory.scale_zero_bytes_per_group"]
         dram = wbytes / (p["memory.dram_bw_gbps"] * 1e9 * p["memory.dram_efficiency"])
         link = p["noc.link_bytes_per_cycle"] * p["noc.clock_ghz"] * 1e9
         noc = (
@@ -71,7 +71,7 @@ def cpu_step_s(hw, model, w_bits, a_bits, batch, context, group_size=128):
     unpack = p[f"cpu.unpack_cycles_per_weight_w{w_bits}"]
     for _, m, k, count in spec.gemv_layers():
         for _ in range(count):
-            wbytes = m * k * w_bits / 8 + m * k / group_size * p["memory.scale_zero_bytes_per_group"]
+            wbytes = m * k * w_bits / 8 + m * math.ceil(k / group_size) * p["memory.scale_zero_bytes_per_group"]
             dram = wbytes / (p["memory.dram_bw_gbps"] * 1e9 * p["memory.dram_efficiency"])
             cycles = 0.0
             reuse = int(p["cpu.weight_unpack_reuse_tokens"])

@@ -120,12 +120,7 @@ rule fig02_lut_example:
     input:
         example=f"{RES}/kernels/lut_example.json",
     output:
-        pdf=report(
-            figure("fig02_lut_example")["pdf"],
-            caption="../report/fig02_lut_example.rst",
-            category="Kernels",
-        ),
-        png=figure("fig02_lut_example")["png"],
+        **report_figure("fig02_lut_example", "Kernels on this CPU"),
     log:
         notebook=f"{LOGS}/notebooks/fig02_lut_example.ipynb",
     conda:
@@ -179,12 +174,7 @@ rule fig01_motivation:
         bench=f"{RES}/kernels/bench.csv",
         machine=f"{RES}/kernels/machine.csv",
     output:
-        pdf=report(
-            figure("fig01_motivation")["pdf"],
-            caption="../report/fig01_motivation.rst",
-            category="Kernels",
-        ),
-        png=figure("fig01_motivation")["png"],
+        **report_figure("fig01_motivation", "Kernels on this CPU"),
     log:
         notebook=f"{LOGS}/notebooks/fig01_motivation.ipynb",
     conda:
@@ -198,12 +188,7 @@ rule fig04_kernels:
         bench=f"{RES}/kernels/bench.csv",
         machine=f"{RES}/kernels/machine.csv",
     output:
-        pdf=report(
-            figure("fig04_kernels")["pdf"],
-            caption="../report/fig04_kernels.rst",
-            category="Kernels",
-        ),
-        png=figure("fig04_kernels")["png"],
+        **report_figure("fig04_kernels", "Kernels on this CPU"),
     log:
         notebook=f"{LOGS}/notebooks/fig04_kernels.ipynb",
     conda:
@@ -216,12 +201,7 @@ rule fig05_batching:
     input:
         bench=f"{RES}/kernels/bench.csv",
     output:
-        pdf=report(
-            figure("fig05_batching")["pdf"],
-            caption="../report/fig05_batching.rst",
-            category="Kernels",
-        ),
-        png=figure("fig05_batching")["png"],
+        **report_figure("fig05_batching", "Kernels on this CPU"),
     log:
         notebook=f"{LOGS}/notebooks/fig05_batching.ipynb",
     conda:

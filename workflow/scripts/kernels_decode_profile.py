@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 
+from sail.contracts.inputs import read_corpus_text
 from sail.io import log_to, set_threads, write_table
 
 with log_to(snakemake.log[0]) as log:
@@ -15,8 +16,7 @@ with log_to(snakemake.log[0]) as log:
     p = snakemake.params.decode
     model = load_model(snakemake.input.gguf)
     tok = load_tokenizer(snakemake.input.gguf)
-    with open(snakemake.input.text, encoding="utf-8") as fh:
-        ids = tok.encode(fh.read()[: 20 * p["prompt_tokens"]])[: p["prompt_tokens"]]
+    ids = tok.encode(read_corpus_text(snakemake.input.text, max_chars=20 * p["prompt_tokens"]))[: p["prompt_tokens"]]
     df = decode_breakdown(model, np.asarray(ids), p["steps"])
     df["threads"] = 1
     df["prompt_tokens"] = p["prompt_tokens"]

@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 
+from sail.contracts.inputs import read_corpus_text
 from sail.io import log_to, set_threads, write_table
 
 with log_to(snakemake.log[0]) as log:
@@ -13,8 +14,7 @@ with log_to(snakemake.log[0]) as log:
     p = snakemake.params.e2e
     model = load_model(snakemake.input.gguf)
     tok = load_tokenizer(snakemake.input.gguf)
-    with open(snakemake.input.text, encoding="utf-8") as fh:
-        ids = np.asarray(tok.encode(fh.read()[: 50 * p["window"]]))
+    ids = np.asarray(tok.encode(read_corpus_text(snakemake.input.text, max_chars=50 * p["window"])))
     rows = run_e2e(model, tok, ids, p["w_bits"], p["a_bits"], p["n_bw"], p["group_size"], p["window"], p["prompt"],
                    p["max_new_tokens"])
     write_table(pd.DataFrame(rows), snakemake.output[0])

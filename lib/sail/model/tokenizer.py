@@ -50,9 +50,9 @@ class GGUFTokenizer:
 
 
 def load_tokenizer(gguf_path: str | Path) -> GGUFTokenizer:
-    from gguf import GGUFReader
+    from sail.model.gguf_io import open_gguf
 
-    reader = GGUFReader(str(gguf_path))
+    reader = open_gguf(gguf_path)
     f = reader.fields
     tokens = list(f["tokenizer.ggml.tokens"].contents())
     merges = list(f["tokenizer.ggml.merges"].contents())

@@ -296,7 +296,7 @@ def plot_lut_example(ex: dict):
     for r in range(m):
         for c in range(k):
             ax.text(c, -r, str(q[r, c]), ha="center", va="center", fontsize=8,
-                    bbox=dict(boxstyle="square", fc=f"C{c // n_bw}", alpha=0.25, ec="none"))
+                    bbox=dict(boxstyle="square,pad=0.25", fc=f"C{c // n_bw}", alpha=0.25, ec="none"))
     for c in range(k):
         ax.text(c, -m - 0.6, str(x[c]), ha="center", va="center", fontsize=8, fontweight="bold")
         for i in range(a_bits):
@@ -305,7 +305,7 @@ def plot_lut_example(ex: dict):
                     color="k" if bit else "0.6")
     for i in range(a_bits):
         sign = "-" if i == a_bits - 1 else "+"
-        ax.text(-1.2, -m - 1.6 - i * 0.8, f"plane {i} ({sign}2^{i})", ha="right", va="center", fontsize=6)
+        ax.text(-1.2, -m - 1.6 - i * 0.8, f"plane {i} ({sign}2^{i})", ha="right", va="center", fontsize=6.5)
     ax.text(-1.2, -m - 0.6, "x", ha="right", va="center", fontsize=7)
     ax.text(-1.2, -(m - 1) / 2, "Q", ha="right", va="center", fontsize=7)
     ax.set_xlim(-4.5, k)
@@ -322,18 +322,19 @@ def plot_lut_example(ex: dict):
             ax.text(x0 + 0.5, y0 + 0.9, f"r{r}, j{j}", ha="center", fontsize=6, color=f"C{j}")
             for p in range(npat):
                 used = p in set(pats[j].tolist())
-                ax.text(x0, y0 - p, format(p, f"0{n_bw}b")[::-1], ha="right", va="center", fontsize=5,
+                ax.text(x0, y0 - p, format(p, f"0{n_bw}b")[::-1], ha="right", va="center", fontsize=6,
                         color="0.4", family="monospace")
                 ax.text(x0 + 0.5, y0 - p, str(tables[r, j, p]), ha="center", va="center", fontsize=7,
                         bbox=dict(boxstyle="square", fc=f"C{j}", alpha=0.35 if used else 0.08, ec="none"))
     ax.set_xlim(-1.2, ng * 1.6)
     ax.set_ylim(-m * (npat + 1.5), 1.6)
-    ax.text(0, -m * (npat + 1.5) + 0.2, "pattern bits shown LSB first (channel order)", fontsize=5, color="0.4")
+    ax.text(-1.2, -m * (npat + 1.5) + 0.2, "pattern p: bits LSB first (channel order);\nshaded: looked up here",
+            fontsize=6, color="0.35", va="top")
 
     ax = fig.add_subplot(gs[2])
     ax.set_title("(3) lookups, shift, accumulate")
     ax.axis("off")
-    rows = []
+    rows = [("", "lookups Tj[p]=value", "shift", "sum")]
     for r in range(m):
         for i in range(a_bits):
             cs = [c for c in ex["contributions"] if c["row"] == r and c["plane"] == i]
@@ -343,16 +344,18 @@ def plot_lut_example(ex: dict):
         rows.append((f"y[{r}]", "", "", ex["result"][r]))
     for n, (a, b, c, d) in enumerate(rows):
         bold = a.startswith("y[")
-        ax.text(0.0, -n, a, fontsize=6, va="center", fontweight="bold" if bold else None)
-        ax.text(0.13, -n, b, fontsize=6, va="center", family="monospace")
-        ax.text(0.78, -n, c, fontsize=6, va="center")
-        ax.text(0.98, -n, f"{d:+d}" if not bold else f"= {d}", fontsize=6, va="center", ha="right",
-                fontweight="bold" if bold else None)
-    ax.text(0.0, -len(rows) - 0.3, f"Q @ x = {ex['check']} (numpy int64): identical. "
-            f"Counters: {ex['counters']['lookups']} lookups, {ex['counters']['zero_skips']} zero skips, "
-            f"{ex['counters']['prt_hits']} PRT hits.", fontsize=5.5, va="center")
+        head = n == 0
+        style = dict(fontsize=6.5, va="center", color="0.35" if head else "k")
+        ax.text(0.0, -n, a, fontweight="bold" if bold else None, **style)
+        ax.text(0.17, -n, b, family=None if head else "monospace", **style)
+        ax.text(0.74, -n, c, **style)
+        ax.text(1.0, -n, d if head else (f"{d:+d}" if not bold else f"= {d}"), ha="right",
+                fontweight="bold" if bold else None, **style)
+    ax.text(0.0, -len(rows) - 0.2, f"Q @ x = {ex['check']} (numpy int64): identical.\n"
+            f"Kernel counters: {ex['counters']['lookups']} lookups, {ex['counters']['zero_skips']} zero skips, "
+            f"{ex['counters']['prt_hits']} PRT hits.", fontsize=6.5, va="top")
     ax.set_xlim(0, 1)
-    ax.set_ylim(-len(rows) - 1, 1)
+    ax.set_ylim(-len(rows) - 2, 1)
     return fig
 
 

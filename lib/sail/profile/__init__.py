@@ -36,14 +36,12 @@ per plane), ``prt_order.csv`` (token_major vs plane_major at the detail points),
 ``timing.csv`` (wall time of the run; the only table that differs between identical runs).
 """
 
+# The table's contract (columns, ranges, invariants) and the default point live in sail.contracts.
+from sail.contracts import PRT_COLUMNS as PRT_HITS_COLUMNS
+from sail.contracts import PRT_DEFAULT as DEFAULT_POINT
 from sail.profile.patterns import ENCODINGS, extract_patterns
 from sail.profile.prt import ORDERS, POLICIES, PrtCounts, lru_sweep, simulate_prt
 from sail.profile.profiler import LAYER_TYPES, PatternProfiler, ProfileGrid
-
-DEFAULT_POINT = {"encoding": "twos_complement", "policy": "lru", "prt_entries": 32, "zero_skip": False}
-
-PRT_HITS_COLUMNS = ["layer_type", "n_bw", "a_bits", "batch", "encoding", "policy", "prt_entries", "zero_skip",
-                    "lookups", "zero_skips", "prt_hits", "sram_reads", "avoided_fraction"]
 
 __all__ = ["DEFAULT_POINT", "ENCODINGS", "LAYER_TYPES", "ORDERS", "POLICIES", "PRT_HITS_COLUMNS",
            "PatternProfiler", "ProfileGrid", "PrtCounts", "extract_patterns", "lru_sweep", "simulate_prt"]

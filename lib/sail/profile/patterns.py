@@ -27,15 +27,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-ENCODINGS = ("twos_complement", "sign_magnitude")
-N_BW_RANGE = (1, 8)  # patterns are stored as uint8
-A_BITS_RANGE = (1, 8)  # codes are stored as int8/uint8
-
-
-def _check_int(name: str, value, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
-        raise ValueError(f"{name} must be an integer in {lo}..{hi}, got {value!r}")
-    return int(value)
+# patterns are stored as uint8, codes as int8/uint8: both ranges are 1..8 (sail.contracts)
+from sail.contracts import A_BITS_RANGE, ENCODINGS, N_BW_RANGE  # noqa: F401  (re-exported)
+from sail.contracts import check_int_range as _check_int
 
 
 def check_n_bw(n_bw) -> int:

@@ -21,11 +21,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from sail.contracts import LAYER_TYPES  # re-exported by sail.profile
 from sail.profile import prt
 from sail.profile.patterns import (ENCODINGS, check_a_bits, check_encoding, check_n_bw, entropy_bits,
                                    extract_patterns, plane_histogram)
-
-LAYER_TYPES = ("q", "k", "v", "o", "gate", "up", "down")
 
 
 @dataclass(frozen=True)

@@ -40,9 +40,9 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from sail.contracts import POLICIES  # noqa: F401  (re-exported by sail.profile)
 from sail.profile.patterns import check_n_bw
 
-POLICIES = ("lru", "fifo")
 ORDERS = ("token_major", "plane_major")
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-A_BITS_RANGE = (2, 8)  # 1-bit two's complement ({-1, 0}) cannot carry a symmetric signal
+# 1-bit two's complement ({-1, 0}) cannot carry a symmetric signal: 2..8 (sail.contracts)
+from sail.contracts import SYMMETRIC_A_BITS_RANGE as A_BITS_RANGE
 
 
 def check_a_bits(a_bits: int) -> int:

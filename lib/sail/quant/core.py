@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MAX_W_BITS = 8
+from sail.contracts import W_BITS_RANGE
+
+MAX_W_BITS = W_BITS_RANGE[1]
 
 
 def check_w_bits(w_bits: int) -> int:
@@ -50,6 +52,10 @@ class QuantLinear:
         for name in ("scale", "zero"):
             if getattr(self, name).shape != expect:
                 raise ValueError(f"{name} must have shape {expect}, got {getattr(self, name).shape}")
+        if self.q.dtype.kind not in "iu":
+            raise ValueError(f"codes must be integers, got dtype {self.q.dtype}")
+        if self.q.size and int(self.q.min()) < 0:
+            raise ValueError(f"codes out of range for w_bits={self.w_bits}: min code {int(self.q.min())} < 0")
         if self.q.size and int(self.q.max()) >= (1 << self.w_bits):
             raise ValueError(f"codes out of range for w_bits={self.w_bits}: max code {int(self.q.max())}")
 

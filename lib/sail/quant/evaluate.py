@@ -55,7 +55,10 @@ def quantize_layers(model, method: str, w_bits: Sequence[int], group_size: int |
         w = model.get_linear_weight(name).detach().cpu().numpy().astype(np.float32)
         if method == "gptq" and hessian_key(name) != key:
             key = hessian_key(name)
-            factor = factor_hessian(hessians[key], damp)
+            try:
+                factor = factor_hessian(hessians[key], damp)
+            except ValueError as err:
+                raise ValueError(f"layer {name} (Hessian {key!r}): {err}") from None
         for b in w_bits:
             if method == "rtn":
                 out[b][name] = quantize_rtn(w, b, group_size, symmetric=symmetric)

@@ -28,7 +28,7 @@ import torch
 from numba import njit
 
 from sail.quant.core import QuantLinear, check_group_size, check_w_bits
-from sail.quant.rtn import _check_weight, group_params
+from sail.quant.rtn import check_weight, group_params
 
 # Layer types (names end in .q/.k/...) whose inputs are the same tensor, so one Hessian serves them.
 SHARED_INPUT = {"q": "qkv", "k": "qkv", "v": "qkv", "gate": "gate_up", "up": "gate_up"}
@@ -118,10 +118,15 @@ def factor_hessian(h: torch.Tensor | np.ndarray, damp: float = 0.01) -> HessianF
     k = H.shape[0]
     dead = torch.diag(H) == 0
     H[dead, dead] = 1.0
+    if not bool(torch.isfinite(H).all()):
+        raise ValueError("Hessian contains non-finite values (NaN or inf)")
     H += damp * torch.mean(torch.diag(H)) * torch.eye(k)
-    L = torch.linalg.cholesky(H)
-    hinv = torch.cholesky_inverse(L)
-    u = torch.linalg.cholesky(hinv, upper=True)
+    try:
+        L = torch.linalg.cholesky(H)
+        hinv = torch.cholesky_inverse(L)
+        u = torch.linalg.cholesky(hinv, upper=True)
+    except torch.linalg.LinAlgError as err:
+        raise ValueError(f"Hessian is not positive definite even with damp={damp}: {err}") from None
     return HessianFactor(u=u.numpy(), dead=dead.numpy(), damp=damp)
 
 
@@ -139,7 +144,7 @@ def quantize_gptq(w: np.ndarray, h: torch.Tensor | np.ndarray | HessianFactor, w
     Raises ValueError naming ``w_bits``, ``group_size``, ``damp`` or a mismatched Hessian shape.
     """
     w_bits = check_w_bits(w_bits)
-    w_np = _check_weight(w)
+    w_np = check_weight(w)
     m, k = w_np.shape
     g = check_group_size(group_size, k)
     f = h if isinstance(h, HessianFactor) else factor_hessian(h, damp)

@@ -19,7 +19,7 @@ import numpy as np
 from sail.quant.core import QuantLinear, check_group_size, check_w_bits
 
 
-def _check_weight(w: np.ndarray) -> np.ndarray:
+def check_weight(w: np.ndarray) -> np.ndarray:
     w = np.asarray(w)
     if w.ndim != 2:
         raise ValueError(f"weight must be 2-D (M, K), got shape {w.shape}")
@@ -52,7 +52,11 @@ def group_params(wg: np.ndarray, w_bits: int, symmetric: bool) -> tuple[np.ndarr
         safe = np.where(scale > 0, scale, 1.0)
         zero = np.clip(np.round(-lo / safe), 0, maxq)
     scale = np.where(scale > 0, scale, 1.0)
-    return scale.astype(np.float32), zero.astype(np.float32)
+    scale32 = scale.astype(np.float32)
+    if not np.all(np.isfinite(scale32)):  # a finite weight range wider than float32 can hold (|w| ~ 3e38)
+        bad = np.argwhere(~np.isfinite(scale32))[0].tolist()
+        raise ValueError(f"weight range of group {bad} overflows a float32 scale (weights near +-3.4e38)")
+    return scale32, zero.astype(np.float32)
 
 
 def quantize_codes(w: np.ndarray, scale: np.ndarray, zero: np.ndarray, w_bits: int) -> np.ndarray:
@@ -77,7 +81,7 @@ def quantize_rtn(w: np.ndarray, w_bits: int, group_size: int | None, symmetric: 
     ValueError naming ``w_bits`` or ``group_size`` if out of range / not dividing K.
     """
     w_bits = check_w_bits(w_bits)
-    w = _check_weight(w)
+    w = check_weight(w)
     m, k = w.shape
     g = check_group_size(group_size, k)
     wg = w.reshape(m, k // g, g)

@@ -5,7 +5,7 @@ a_bits=..., batch=..., context=..., overrides=None)`` returns a :class:`SimResul
 memory and compute bounds and the latency breakdown; ``sweep`` evaluates many points vectorised.
 """
 
-from sail.sim.api import PRT_DEFAULT, SimResult, prt_fractions, simulate, sweep
+from sail.sim.api import PRT_DEFAULT, SimResult, check_prt_table, check_workload, prt_fractions, simulate, sweep
 from sail.sim.hw import HwConfig, HwError, NotModelled, hw_table, load_hw
 from sail.sim.models import LAYER_TYPES, MODELS, ModelSpec, get_model
 
@@ -21,6 +21,8 @@ __all__ = [
     "get_model",
     "hw_table",
     "load_hw",
+    "check_prt_table",
+    "check_workload",
     "prt_fractions",
     "simulate",
     "sweep",

@@ -8,27 +8,19 @@ import numpy as np
 import pandas as pd
 
 from sail.sim.capacity import require_fit, scaled_params
+from sail.contracts import (  # noqa: F401  (PRT_COLUMNS, PRT_DEFAULT re-exported: the profile's table contract)
+    A_BITS_RANGE,
+    BASELINE_BITS_RANGE,
+    DEFAULT_GROUP_SIZE,
+    MAX_BATCH,
+    PRT_COLUMNS,
+    PRT_DEFAULT,
+    W_BITS_RANGE,
+    check_int_range,
+)
 from sail.sim.engine import BREAKDOWN_KEYS, evaluate
 from sail.sim.hw import HwConfig, load_hw  # noqa: F401  (re-exported)
-from sail.sim.models import LAYER_TYPES, get_model
-
-# The default SAIL point of the profiling stage's PRT table (contract with sail.profile).
-PRT_DEFAULT = {"encoding": "twos_complement", "policy": "lru", "prt_entries": 32, "zero_skip": False}
-PRT_COLUMNS = [
-    "layer_type",
-    "n_bw",
-    "a_bits",
-    "batch",
-    "encoding",
-    "policy",
-    "prt_entries",
-    "zero_skip",
-    "lookups",
-    "zero_skips",
-    "prt_hits",
-    "sram_reads",
-    "avoided_fraction",
-]
+from sail.sim.models import get_model
 
 
 @dataclass(frozen=True)
@@ -65,10 +57,46 @@ class SimResult:
         return d | dict(self.breakdown_s)
 
 
-def _check_prt_table(df: pd.DataFrame) -> None:
-    missing = [c for c in PRT_COLUMNS if c not in df.columns]
-    if missing:
-        raise ValueError(f"PRT table is missing columns {missing}")
+_PRT_CHECKED: dict[int, tuple] = {}  # id(table) -> fingerprint of a table that passed (checked once)
+
+
+def _fingerprint(df: pd.DataFrame) -> tuple:
+    cols = [c for c in ("lookups", "zero_skips", "prt_hits") if c in df.columns]
+    return (df.shape, tuple(df.columns), *(float(df[c].sum()) for c in cols), int(df.isna().to_numpy().sum()))
+
+
+def check_prt_table(df: pd.DataFrame, source: str = "PRT table") -> None:
+    """Validate the profiling stage's PRT table (``sail.contracts.tables.PRT_HITS``): columns, ranges,
+    no NaN, ``zero_skips + prt_hits <= lookups``. ValueError names ``source``, the column and the rows.
+
+    A table that passed is remembered (by identity and a cheap fingerprint), so a sweep that calls
+    this per group pays for the check once.
+    """
+    from sail.contracts.tables import PRT_HITS, validate
+
+    key, fp = id(df), _fingerprint(df)
+    if _PRT_CHECKED.get(key) == fp:
+        return
+    validate(df.reset_index(drop=True), source, PRT_HITS)
+    _PRT_CHECKED[key] = fp
+
+
+def check_workload(model: str, w_bits, a_bits, batch, context, system: str = "sail") -> None:
+    """Bound a decode workload to what the models cover: on SAIL integer bit widths in 1..8 (the LUT
+    kernels and the profile), on the baselines 1..16 (fp16 and fractional llama.cpp block widths);
+    1 <= batch <= ``MAX_BATCH``; 0 <= context <= the model's trained context.
+    Scalars or arrays; ValueError naming the value."""
+    spec = get_model(model)
+    sail = system == "sail"
+    wr, ar = (W_BITS_RANGE, A_BITS_RANGE) if sail else (BASELINE_BITS_RANGE, BASELINE_BITS_RANGE)
+    for name, v, (lo, hi), whole in (("w_bits", w_bits, wr, sail), ("a_bits", a_bits, ar, sail),
+                                     ("batch", batch, (1, MAX_BATCH), True),
+                                     ("context", context, (0, spec.max_context), True)):
+        arr = np.atleast_1d(np.asarray(v, dtype=float))
+        bad = arr[~((arr >= lo) & (arr <= hi) & ((arr == np.round(arr)) | (not whole)))]
+        if bad.size:
+            what = f"{spec.name}'s context" if name == "context" else name
+            raise ValueError(f"{name} must be an integer in {lo}..{hi} ({what} bound), got {bad[0]:g}")
 
 
 def prt_fractions(
@@ -93,7 +121,7 @@ def prt_fractions(
     shape = (len(layer_types), batch.size)
     if prt is None:
         return np.zeros(shape), np.zeros(shape)
-    _check_prt_table(prt)
+    check_prt_table(prt)
     sel = prt[
         (prt.n_bw == n_bw)
         & (prt.a_bits == a_bits)
@@ -129,7 +157,7 @@ def simulate(
     batch: int,
     context: int,
     overrides: dict | None = None,
-    group_size: int = 128,
+    group_size: int = DEFAULT_GROUP_SIZE,
     prt: pd.DataFrame | None = None,
 ) -> SimResult:
     """Simulate one decode step of ``model`` on ``hw`` (docs/simulator.md). See :mod:`sail.sim.engine`.
@@ -142,8 +170,9 @@ def simulate(
             raise ValueError(f"{name} must be a positive integer, got {v!r}")
     if not isinstance(context, (int, np.integer)) or context < 0:
         raise ValueError(f"context must be a non-negative integer, got {context!r}")
-    spec = get_model(model)
     hw2 = hw.with_overrides(overrides)
+    check_workload(model, w_bits, a_bits, batch, context, hw2.system)
+    spec = get_model(model)
     # Capacity: a configuration that fits nowhere raises CapacityError naming it; a GPU configuration
     # that needs several devices runs at their tensor-parallel rates (sail.sim.capacity).
     if hw2.system == "gpu" or "memory.capacity_gb" in hw2.params:
@@ -199,7 +228,7 @@ SYSTEM_NAMES = {"gpu": "v100"}
 
 
 def sweep(
-    hw: HwConfig, points: pd.DataFrame, group_size: int = 128, prt: pd.DataFrame | None = None
+    hw: HwConfig, points: pd.DataFrame, group_size: int = DEFAULT_GROUP_SIZE, prt: pd.DataFrame | None = None
 ) -> pd.DataFrame:
     """Evaluate every row of ``points`` (vectorised per model and per categorical option).
 
@@ -222,6 +251,7 @@ def sweep(
         model, opts, a_bits = keys[0], dict(zip(opt_cols, keys[1:-1])), int(keys[-1])
         hw2 = hw.with_overrides(opts)
         spec = get_model(model)
+        check_workload(model, grp["w_bits"], a_bits, grp["batch"], grp["context"], hw2.system)
         params = {c: grp[c].to_numpy(dtype=float) for c in par_cols}
         prt_arr = None
         if hw2.system == "sail" and prt is not None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sail.sim.engine import CPU_MODELLED_W_BITS, _gemv_cpu
+from sail.contracts import DEFAULT_GROUP_SIZE
+from sail.sim.engine import CPU_MODELLED_W_BITS, gemv_cpu
 from sail.sim.hw import HwConfig
 
 BENCH_COLUMNS = [
@@ -29,7 +30,7 @@ BENCH_COLUMNS = [
 
 
 def cpu_predicted_vs_measured(
-    hw: HwConfig, bench: pd.DataFrame, kernel_match: str = "dequant", group_size: int = 128
+    hw: HwConfig, bench: pd.DataFrame, kernel_match: str = "dequant", group_size: int = DEFAULT_GROUP_SIZE
 ) -> pd.DataFrame:
     """Predict every ``kernel_match`` row of the bench table with the CPU GEMV model of ``hw``.
 
@@ -57,7 +58,7 @@ def cpu_predicted_vs_measured(
     p["memory.dram_efficiency"] = 1.0
     p["cpu.cores"] = rows.threads.to_numpy(float)
     opts = {k: v.value for k, v in hw.options.items()}
-    g = _gemv_cpu(
+    g = gemv_cpu(
         p,
         opts,
         rows.m.to_numpy(float),

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from sail.contracts import DEFAULT_GROUP_SIZE
 from sail.sim import profiles
 from sail.sim.hw import HwConfig, HwError, NotModelled
 from sail.sim.models import ModelSpec
+from sail.sim.requirements import POSITIVE_SUFFIXES, REQUIRED, required_keys  # noqa: F401  (re-exported)
 
 BREAKDOWN_KEYS = (
     "table_build_s",  # SAIL: LUT construction in the arrays
@@ -37,110 +39,9 @@ BREAKDOWN_KEYS = (
     "other_s",  # norms, RoPE, SiLU, residuals
 )
 
-_HOST = [
-    "cpu.cores",
-    "cpu.clock_ghz",
-    "cpu.fp32_flops_per_cycle",
-    "cpu.vector_efficiency",
-    "cpu.convert_cycles_per_element",
-    "cpu.elementwise_flops_per_hidden",
-    "cpu.elementwise_flops_per_ffn",
-    "memory.dram_bw_gbps",
-    "memory.dram_efficiency",
-    "memory.kv_bytes_per_element",
-    "memory.scale_zero_bytes_per_group",
-    "noc.link_bytes_per_cycle",
-    "noc.clock_ghz",
-    "noc.diameter_hops",
-    "noc.hop_latency_cycles",
-    "llc.slices",
-]
-_CPU = _HOST + [
-    "cpu.int8_macs_per_cycle",
-    "cpu.unpack_cycles_per_weight_w2",
-    "cpu.unpack_cycles_per_weight_w3",
-    "cpu.unpack_cycles_per_weight_w4",
-    "cpu.unpack_cycles_per_weight_w8",
-    "cpu.scale_cycles_per_weight",
-    "cpu.weight_unpack_reuse_tokens",
-    "cpu.kernel_efficiency",
-]
-REQUIRED = {
-    "cpu": _CPU,
-    "sail": _HOST
-    + [
-        "csram.arrays_per_slice",
-        "csram.rows",
-        "csram.cols",
-        "csram.clock_ghz",
-        "csram.n_bw",
-        "csram.read_cycles",
-        "csram.accumulate_cycles",
-        "csram.overlap_read_accumulate",
-        "csram.overlap_load_compute",
-        "csram.in_memory_conversion",
-        "op_profile",
-        "accumulate_style",
-    ],
-    "gpu": [
-        "gpu.hbm_bw_gbps",
-        "gpu.fp16_tflops",
-        "gpu.fp32_tflops",
-        "gpu.bw_efficiency",
-        "gpu.compute_efficiency",
-        "gpu.elementwise_flops_per_element",
-        "memory.kv_bytes_per_element",
-        "memory.scale_zero_bytes_per_group",
-    ],
-    "pim_bitserial": _HOST
-    + ["pim.arrays_per_slice", "pim.cols", "pim.clock_ghz", "pim.overlap_load_compute", "op_profile"],
-    "pim_lut": _HOST
-    + [
-        "pim.arrays_per_slice",
-        "pim.lut_bits",
-        "pim.lanes_per_engine",
-        "pim.clock_ghz",
-        "pim.overlap_load_compute",
-    ],
-    "pim_dram": _HOST
-    + [
-        "pim.banks",
-        "pim.bank_bw_gbps",
-        "pim.macs_per_bank_cycle",
-        "pim.clock_ghz",
-        "pim.activation_buffer_tokens",
-    ],
-}
-# Parameters that are sizes or rates: zero would divide by zero or mean "no hardware".
-_POSITIVE_SUFFIXES = (
-    "cores",
-    "clock_ghz",
-    "_per_cycle",
-    "bw_gbps",
-    "efficiency",
-    "slices",
-    "arrays_per_slice",
-    "rows",
-    "cols",
-    "n_bw",
-    "tflops",
-    "banks",
-    "lut_bits",
-    "lanes_per_engine",
-    "activation_buffer_tokens",
-    "weight_unpack_reuse_tokens",
-    "link_bytes_per_cycle",
-    "kv_bytes_per_element",
-)
-
-
-def required_keys(system: str) -> list[str]:
-    return list(REQUIRED[system])
-
-
 def _check_values(p: dict, system: str) -> None:
     for key in REQUIRED[system]:
-        if key in p and key.endswith(_POSITIVE_SUFFIXES):
+        if key in p and key.endswith(POSITIVE_SUFFIXES):
             v = np.asarray(p[key], dtype=float)
             if np.any(~(v > 0)):
                 raise HwError(f"hardware parameter {key!r} must be > 0, got {p[key]!r}")
@@ -185,7 +86,8 @@ def _host_work(p, model: ModelSpec, batch, context):
 
 
 def _weight_bytes(p, m, k, w_bits, group_size):
-    return m * k * w_bits / 8.0 + (m * k / group_size) * p["memory.scale_zero_bytes_per_group"]
+    # a row's last group may be partial (group_size need not divide K); it still carries a scale and zero
+    return m * k * w_bits / 8.0 + (m * np.ceil(k / group_size)) * p["memory.scale_zero_bytes_per_group"]
 
 
 def _noc_s(p, m, k, batch, a_bits, out_bytes):
@@ -226,7 +128,7 @@ def _unpack_cycles(p, w_bits):
 
 
 # ---- per-system GEMV models: return dict of (L, N) arrays -----------------------------------------
-def _gemv_cpu(p, opts, m, k, w_bits, a_bits, batch, group_size, prt):
+def gemv_cpu(p, opts, m, k, w_bits, a_bits, batch, group_size, prt):
     """llama.cpp-style: stream quantised weights, unpack to int8, SDOT with int8 activations."""
     wbytes = _weight_bytes(p, m, k, w_bits, group_size)
     dram_s = wbytes / (p["memory.dram_bw_gbps"] * 1e9 * p["memory.dram_efficiency"])
@@ -442,7 +344,7 @@ def _gemv_pim_dram(p, opts, m, k, w_bits, a_bits, batch, group_size, prt):
 
 
 _GEMV = {
-    "cpu": _gemv_cpu,
+    "cpu": gemv_cpu,
     "gpu": _gemv_gpu,
     "sail": _gemv_sail,
     "pim_bitserial": _gemv_pim_bitserial,
@@ -458,7 +360,7 @@ def evaluate(
     a_bits,
     batch,
     context,
-    group_size=128,
+    group_size=DEFAULT_GROUP_SIZE,
     params: dict | None = None,
     prt=None,
 ) -> dict:
@@ -558,7 +460,7 @@ def sail_layer_cycles(
         np.asarray(w_bits, float),
         np.asarray(a_bits, float),
         np.asarray(batch, float),
-        128,
+        DEFAULT_GROUP_SIZE,
         (np.asarray(zero_frac, float), np.asarray(hit_frac, float)),
     )
     f = p["csram.clock_ghz"] * 1e9

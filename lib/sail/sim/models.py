@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-LAYER_TYPES = ("q", "k", "v", "o", "gate", "up", "down")
+from sail.contracts import LAYER_TYPES  # noqa: F401  (re-exported by sail.sim)
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,7 @@ class ModelSpec:
     n_kv_heads: int  # < n_heads means grouped-query attention
     vocab: int
     head_dim: int
+    max_context: int  # tokens the model was trained for; the simulator rejects longer contexts
 
     def gemv_layers(self) -> list[tuple[str, int, int, int]]:
         """``(layer_type, M, K, count)`` for every GEMV of one decode step; W is M (out) x K (in)."""
@@ -43,11 +44,12 @@ class ModelSpec:
 
 MODELS: dict[str, ModelSpec] = {
     # Llama-2 paper (Touvron et al. 2023) / HF config.json; Llama-3 model card; SmolLM2 GGUF metadata.
-    "llama2-7b": ModelSpec("llama2-7b", 32, 4096, 11008, 32, 32, 32000, 128),
-    "llama2-13b": ModelSpec("llama2-13b", 40, 5120, 13824, 40, 40, 32000, 128),
-    "llama2-70b": ModelSpec("llama2-70b", 80, 8192, 28672, 64, 8, 32000, 128),
-    "llama3-8b": ModelSpec("llama3-8b", 32, 4096, 14336, 32, 8, 128256, 128),
-    "smollm2-135m": ModelSpec("smollm2-135m", 30, 576, 1536, 9, 3, 49152, 64),
+    # max_context: Llama-2 paper (4k), Llama-3 model card (8k), SmolLM2 GGUF llama.context_length (8k).
+    "llama2-7b": ModelSpec("llama2-7b", 32, 4096, 11008, 32, 32, 32000, 128, 4096),
+    "llama2-13b": ModelSpec("llama2-13b", 40, 5120, 13824, 40, 40, 32000, 128, 4096),
+    "llama2-70b": ModelSpec("llama2-70b", 80, 8192, 28672, 64, 8, 32000, 128, 4096),
+    "llama3-8b": ModelSpec("llama3-8b", 32, 4096, 14336, 32, 8, 128256, 128, 8192),
+    "smollm2-135m": ModelSpec("smollm2-135m", 30, 576, 1536, 9, 3, 49152, 64, 8192),
 }
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sail.sim.api import PRT_COLUMNS, PRT_DEFAULT, _check_prt_table
+from sail.contracts import LAYER_TYPES, PRT_COLUMNS, PRT_DEFAULT
+from sail.sim.api import check_prt_table
 from sail.sim.engine import sail_layer_cycles
 from sail.sim.hw import HwConfig
-from sail.sim.models import LAYER_TYPES, get_model
+from sail.sim.models import get_model
 
 KEYS = ["n_bw", "a_bits", "batch", "encoding", "policy", "prt_entries", "zero_skip"]
 
@@ -20,7 +21,7 @@ def prt_saving(hw: HwConfig, prt: pd.DataFrame, model: str = "smollm2-135m", w_b
     ``layer_type == "all"`` rows aggregate the seven types per PRT point. ``cycle_saving_fraction`` is
     ``1 - with / without``.
     """
-    _check_prt_table(prt)
+    check_prt_table(prt)
     spec = get_model(model)
     shapes = {t: (m, k, c) for t, m, k, c in spec.gemv_layers()}
     bad = sorted(set(prt.layer_type) - set(LAYER_TYPES))
