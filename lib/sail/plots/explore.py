@@ -14,11 +14,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from sail.claims import paper_value
 from sail.cost import sail_usd_per_hour, tokens_per_dollar
 from sail.plots.style import DOUBLE_COLUMN_IN, REFERENCE_GREY, apply_style, color
 from sail.sim import simulate
 
-PAPER_SPEEDUP = 10.7  # arXiv 2509.25853 abstract: "up to 10.7x speedup" over Neoverse-N1 CPUs
+PAPER_SPEEDUP = paper_value("speedup_cpu")  # the paper's "up to N x" speedup, from sail.claims
 KEYS = ["model", "w_bits", "a_bits", "batch", "context"]
 
 
@@ -45,7 +46,7 @@ def instance_prices(tpd: pd.DataFrame) -> dict[str, tuple[str, float]]:
 def interesting_start(decode: pd.DataFrame, baselines: list[str], threshold: float = PAPER_SPEEDUP) -> dict:
     """The decode configuration (model, w_bits, a_bits, context, baseline) to open the explorer at.
 
-    First choice: one whose SAIL speedup crosses ``threshold`` (the paper's 10.7x) within the batch range,
+    First choice: one whose SAIL speedup crosses ``threshold`` (the paper's speedup) within the batch range,
     so moving a control moves the crossing; otherwise the one with the largest speedup. Returns the
     settings plus ``why``, a sentence saying which case applies.
     """
@@ -125,7 +126,7 @@ class Explorer:
 
 
 def plot_explore(df: pd.DataFrame, title: str, baseline: str):
-    """Two panels: (a) speedup over the baseline vs batch with the paper's 10.7x, (b) tokens per USD vs batch."""
+    """Two panels: (a) speedup over the baseline vs batch with the paper's speedup, (b) tokens per USD vs batch."""
     apply_style()
     fig, (a, b) = plt.subplots(1, 2, figsize=(DOUBLE_COLUMN_IN, 2.6), constrained_layout=True)
     a.plot(df.batch, df.speedup, marker="o", color=color(0), label=f"SAIL / {baseline}")
