@@ -35,6 +35,21 @@ W is M x K (``w_bits``-bit unsigned codes), the batch is ``batch`` tokens of ``a
   bit-serial -> bit-parallel transpose is needed; its price is that the build does not get the
   all-bit-line parallelism of a bit-serial add.
 
+Shortcuts (each labelled where it is used; docs/simulator.md lists them all)
+---------------------------------------------------------------------------
+- SHORTCUT(pad): K is padded to a multiple of ``n_bw`` and M to a multiple of ``epr`` with zero codes.
+- SHORTCUT(weight-gather): the loader delivers each block's ``n_bw`` codes per output row as one row write;
+  re-packing the row-major weight stream into blocks is not charged.
+- SHORTCUT(dfm-transpose): the DFM turns ``n_bw`` activation codes into ``a_bits`` bit-plane patterns (the
+  bit-parallel -> bit-serial transpose of the activations) in a pipeline that keeps pace with one lookup per
+  cycle; its cycles are hidden.
+- SHORTCUT(spill-target): spilled partial sums go to the slice's other LLC ways at one row per cycle.
+- SHORTCUT(shared-prt-ports): a per-slice PRT answers every array of its slice in the same cycle (one search
+  port per array); its area is charged as storage only.
+- SHORTCUT(contributors): the analytical model takes the largest number of arrays sharing one slab from the
+  worst offset ``q - gcd(G, q)``; the event-level simulator counts every slab (an upper bound, exact when
+  every offset occurs; tested).
+
 Every function is numpy-broadcasting: shapes ``(L, 1)`` for layers and ``(N,)`` for design points.
 """
 
