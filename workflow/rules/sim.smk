@@ -102,6 +102,7 @@ rule sim_crosscheck:
     output:
         table=f"{RES}/sim/crosscheck.csv",
         scope=f"{RES}/sim/prt_scope.csv",
+        mapping=f"{RES}/sim/mapping.csv",
     log:
         f"{LOGS}/sim/crosscheck.log",
     conda:
@@ -374,6 +375,7 @@ FINAL_OUTPUTS.extend(
         *figure("fig15_crosscheck").values(),
         f"{RES}/sim/crosscheck.csv",
         f"{RES}/sim/prt_scope.csv",
+        f"{RES}/sim/mapping.csv",
         f"{RES}/sim/prt_saving.csv",
         f"{RES}/sim/cpu_calibration.csv",
         f"{RES}/sim/published_calibration.csv",

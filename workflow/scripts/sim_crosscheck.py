@@ -8,7 +8,8 @@ from sail.io import log_to, read_table, set_threads, write_table
 from sail.model import load_model, load_tokenizer
 from sail.profile.capture import calibration_windows, capture_linear_inputs
 from sail.quant.rtn import quantize_rtn
-from sail.sim import load_hw
+from sail.sim import get_model, load_hw
+from sail.sim.mapping import mapping_table, sail_resources
 from sail.sim.crosscheck import crosscheck_rows, random_llama_layer, scope_table, smollm2_layers
 
 with log_to(snakemake.log[0]) as log:
@@ -43,6 +44,11 @@ with log_to(snakemake.log[0]) as log:
     table = pd.concat([small, big], ignore_index=True)
     write_table(table, snakemake.output.table)
     write_table(scope_table(table[table.model == "smollm2-135m"]), snakemake.output.scope)
+    shapes = [(name, lt, m, k) for name in cc["mapping_models"] for lt, m, k, _ in get_model(name).gemv_layers()]
+    write_table(
+        pd.DataFrame(mapping_table(sail_resources(hw), shapes, cc["w_bits"], cc["a_bits"], cc["batches"])),
+        snakemake.output.mapping,
+    )
     worst = table.rel_diff.abs().max()
     log.info("%d rows, all bit-exact: %s, max |analytical/event - 1| = %.3f %%, %.1f s in total",
              len(table), bool(table.bit_exact.all()), 100 * worst, time.perf_counter() - t0)

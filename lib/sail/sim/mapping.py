@@ -349,9 +349,42 @@ def describe(mp: GemvMapping, res: SailResources) -> dict:
     return d
 
 
-def array_chunks(mp_blocks: int, q: int, arrays: int) -> list[tuple[int, int]]:
-    """``[(first_block, end_block)]`` of every array (empty ranges for idle arrays); slab-major block ids."""
-    return [(min(a * q, mp_blocks), min((a + 1) * q, mp_blocks)) for a in range(arrays)]
+def array_chunks(n_blocks: int, q: int, arrays: int) -> list[tuple[int, int]]:
+    """``[(first_block, end_block)]`` of every array (empty ranges for idle arrays); slab-major block ids
+    ``s * G + j`` (slab ``s``, LUT group ``j``)."""
+    return [(min(a * q, n_blocks), min((a + 1) * q, n_blocks)) for a in range(arrays)]
+
+
+def _holds(b0: int, b1: int, groups: int) -> str:
+    if b1 <= b0:
+        return "idle"
+    s0, j0 = divmod(b0, groups)
+    s1, j1 = divmod(b1 - 1, groups)
+    return f"slab {s0} group {j0} .. slab {s1} group {j1}"
+
+
+def mapping_table(res: SailResources, shapes, w_bits: int, a_bits: int, batches) -> list[dict]:
+    """One row per (layer shape, batch): the mapping's numbers and what the first array of the first and the
+    last slice hold. ``shapes``: ``(model, layer_type, M, K)`` tuples."""
+    rows = []
+    for model, layer_type, m, k in shapes:
+        for batch in batches:
+            mp = gemv_mapping(res, m, k, w_bits, a_bits, batch)
+            d = describe(mp, res)
+            n_blocks, q, g = int(d["blocks"]), int(d["blocks_per_array"]), int(d["groups"])
+            per = int(np.asarray(res.arrays_per_slice).reshape(-1)[0])
+            chunks = array_chunks(n_blocks, q, int(np.asarray(res.arrays).reshape(-1)[0]))
+            last = len(chunks) - per
+            rows.append(
+                {"model": model, "layer_type": layer_type}
+                | d
+                | {
+                    "slice0_array0_holds": _holds(*chunks[0], g),
+                    "last_slice_array0_holds": _holds(*chunks[last], g),
+                    "lut_rows_per_block": 2 ** int(d["n_bw"]),
+                }
+            )
+    return rows
 
 
 def prt_stream_tokens(res: SailResources, w_bits, batch):
