@@ -113,3 +113,19 @@ def test_mapping_broadcasts_over_layers_and_points(load):
 
 def test_prt_table_columns_survive(prt_table):
     assert isinstance(prt_table, pd.DataFrame) and "prt_hits" in prt_table
+
+
+def test_chunks_cover_every_block_once_and_the_table_names_them(load):
+    from sail.sim.mapping import array_chunks, mapping_table
+
+    res = sail_resources(load("sail"))
+    for m, k in ((576, 576), (192, 576), (4096, 11008)):
+        mp = gemv_mapping(res, m, k, 4, 8, 1)
+        chunks = array_chunks(int(mp.blocks), int(mp.blocks_per_array), int(res.arrays))
+        covered = [b for b0, b1 in chunks for b in range(b0, b1)]
+        assert covered == list(range(int(mp.blocks)))
+        assert sum(b1 > b0 for b0, b1 in chunks) == float(mp.busy_arrays)
+    rows = mapping_table(res, [("smollm2-135m", "k", 192, 576)], 4, 8, [1, 32])
+    assert [r["batch"] for r in rows] == [1, 32]
+    assert rows[0]["slice0_array0_holds"] == "slab 0 group 0 .. slab 0 group 2"
+    assert rows[0]["last_slice_array0_holds"] == "idle"
