@@ -34,7 +34,7 @@ def sail_step_s(hw, model, w_bits, a_bits, batch, context, group_size=128):
     prof = hw.option("op_profile")
     assert hw.option("accumulate_style") == "near_array"
     assert p["csram.overlap_load_compute"] == 1 and p["csram.in_memory_conversion"] == 1
-    assert p["csram.overlap_read_accumulate"] == 0
+    assert p["csram.overlap_read_accumulate"] == 0 and hw.option("table_build") == "bit_parallel"
     spec = get_model(model)
     f = p["csram.clock_ghz"] * 1e9
     n_bw = int(p["csram.n_bw"])

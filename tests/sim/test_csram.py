@@ -37,6 +37,27 @@ def test_event_result_is_exact_and_the_model_agrees(load, n_bw, w_bits, a_bits, 
     assert an["cycles"] == pytest.approx(ev.cycles, rel=0.05)
 
 
+@pytest.mark.parametrize("batch", [1, 8, 32])
+def test_bit_serial_build_with_transpose_is_exact_and_agrees(load, batch):
+    hw = load("sail")
+    Q, X = _data(np.random.default_rng(7 + batch), 250, 200, batch, 4, 8)
+    opts = {"table_build": "bit_serial"}
+    ev = run_gemv(hw, Q, X, 4, 8, params=SMALL | {"csram.rows": 128.0}, options=opts)
+    np.testing.assert_array_equal(ev.y, X.astype(np.int64) @ Q.astype(np.int64).T)
+    assert ev.mapping["resident_blocks"] == (128 - 16 * 6) // 16  # the vertical working area takes 96 rows
+    an = analytical_gemv_cycles(hw, 250, 200, 4, 8, batch, ev.zero_skips / ev.lookups, ev.prt_hits / ev.lookups,
+                                SMALL | {"csram.rows": 128.0}, opts)
+    assert an["cycles"] == pytest.approx(ev.cycles, rel=0.05)
+    assert an["build"] == pytest.approx(ev.components["build"])
+
+
+def test_bit_serial_build_does_not_fit_large_tables(load):
+    hw = load("sail")
+    Q, X = _data(np.random.default_rng(8), 40, 64, 1, 4, 8)
+    with pytest.raises(ValueError, match="working rows"):
+        run_gemv(hw, Q, X, 4, 8, params={"csram.n_bw": 8.0}, options={"table_build": "bit_serial"})
+
+
 def test_spills_and_token_passes_are_exercised(load):
     hw = load("sail")
     Q, X = _data(np.random.default_rng(1), 250, 200, 40, 4, 8)

@@ -58,7 +58,7 @@ def _lut_block(Qp, r0, epr, c0, n_bw, T):  # pragma: no cover - compiled
 @numba.njit(parallel=True, cache=True)
 def _functional(Qp, P, q, cap, tpp, epr, n_bw, G, n_blocks, a_bits, n_arrays, max_segs, acc_bits, cols,
                 psum, seg_slab, counts):  # pragma: no cover - compiled
-    # counts[a] = (blocks, spill_load_rows, spill_store_rows, lookups)
+    # counts[a] = (blocks, spill_load_rows, spill_store_rows, lookups, bit-serial build batches)
     B = P.shape[0]
     n_rows = 1 << n_bw
     for a in numba.prange(n_arrays):
@@ -74,9 +74,11 @@ def _functional(Qp, P, q, cap, tpp, epr, n_bw, G, n_blocks, a_bits, n_arrays, ma
             seg_slab[a, sg] = -1
         n_rounds = (nblk + cap - 1) // cap
         n_passes = (B + tpp - 1) // tpp
+        per_batch = cols // epr  # bit-serial build: one table per column, cols // epr blocks at once
         for r in range(n_rounds):
             rb0 = b0 + r * cap
             rb1 = min(rb0 + cap, b1)
+            counts[a, 4] += (rb1 - rb0 + per_batch - 1) // per_batch
             for bid in range(rb0, rb1):
                 s = bid // G
                 j = bid - s * G
@@ -262,7 +264,7 @@ def run_gemv(hw, Q: np.ndarray, X: np.ndarray, w_bits: int, a_bits: int, zero_sk
     max_segs = -(-q // G) + 1
     psum = np.zeros((n_arrays, max_segs, B, epr), np.int64)
     seg_slab = np.full((n_arrays, max_segs), -1, np.int64)
-    counts = np.zeros((n_arrays, 4), np.int64)
+    counts = np.zeros((n_arrays, 5), np.int64)
     _functional(Qp, Pt, q, cap, tpp, epr, n_bw, G, n_blocks, a_bits, n_arrays, max_segs, acc_bits, cols,
                 psum, seg_slab, counts)
     prt = np.zeros((n_arrays, 4), np.int64)
@@ -293,7 +295,11 @@ def run_gemv(hw, Q: np.ndarray, X: np.ndarray, w_bits: int, a_bits: int, zero_sk
     miss = ovl * max(rd, acc) + (1 - ovl) * (rd + acc)
     nblk = counts[:, 0].astype(float)
     built = (1 << n_bw) - n_bw - 1
-    build = nblk * ((n_bw + 1) * wr + built * (2 * rd + add + wr))
+    if res.table_build == "bit_serial":  # column-parallel batches: bit-serial writes and adds, then transpose
+        e_bits = ival(mp.entry_bits)
+        build = counts[:, 4] * ((n_bw + 1) * e_bits * wr + built * fval(c.bs_add) + (1 << n_bw) * fval(c.transpose))
+    else:
+        build = nblk * ((n_bw + 1) * wr + built * (2 * rd + add + wr))
     lookup = prt[:, 3] * (miss - acc)
     accumulate = (prt[:, 2] + prt[:, 3]) * acc
     spill = counts[:, 1] * rd + counts[:, 2] * wr

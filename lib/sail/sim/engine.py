@@ -89,6 +89,7 @@ REQUIRED = {
         "op_profile",
         "accumulate_style",
         "prt_scope",
+        "table_build",
     ],
     "gpu": [
         "gpu.hbm_bw_gbps",

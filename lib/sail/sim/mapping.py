@@ -60,6 +60,7 @@ from dataclasses import dataclass
 import numpy as np
 
 PRT_SCOPES = ("per_array", "per_slice")
+TABLE_BUILDS = ("bit_parallel", "bit_serial")
 
 
 def _ceil_log2(x):
@@ -80,6 +81,7 @@ class SailResources:
     cols: np.ndarray
     n_bw: np.ndarray
     prt_scope: str
+    table_build: str  # bit_parallel (in the lookup layout) or bit_serial (then transposed)
     prt_entries: np.ndarray
     prt_entry_bits: np.ndarray
     acc_lanes: np.ndarray  # near-array adders (and accumulators per token) per array
@@ -114,6 +116,9 @@ def resources_from_params(p: dict, opts: dict) -> SailResources:
     scope = str(opts.get("prt_scope", "per_array"))
     if scope not in PRT_SCOPES:
         raise ValueError(f"prt_scope must be one of {PRT_SCOPES}, got {scope!r}")
+    build = str(opts.get("table_build", "bit_parallel"))
+    if build not in TABLE_BUILDS:
+        raise ValueError(f"table_build must be one of {TABLE_BUILDS}, got {build!r}")
     f = lambda k: np.asarray(p[k], dtype=float)  # noqa: E731
     return SailResources(
         slices=f("llc.slices"),
@@ -122,6 +127,7 @@ def resources_from_params(p: dict, opts: dict) -> SailResources:
         cols=f("csram.cols"),
         n_bw=f("csram.n_bw"),
         prt_scope=scope,
+        table_build=build,
         prt_entries=f("dfm.prt_entries"),
         prt_entry_bits=f("dfm.prt_entry_bits"),
         acc_lanes=f("dfm.acc_lanes"),
@@ -166,6 +172,7 @@ class GemvMapping:
     contributors_max: np.ndarray  # P: arrays adding partial sums into one slab (max over slabs)
     slabs_homed_max: np.ndarray  # slabs whose reduction/output one array hosts (max)
     adder_passes: np.ndarray  # ceil(epr / acc_lanes): adder cycles per row-wide add
+    build_batches: np.ndarray  # bit-serial build: column-parallel batches of floor(cols / epr) blocks
 
 
 def gemv_mapping(res: SailResources, m, k, w_bits, a_bits, batch) -> GemvMapping:
@@ -189,7 +196,15 @@ def gemv_mapping(res: SailResources, m, k, w_bits, a_bits, batch) -> GemvMapping
     arrays = res.arrays
     q = np.ceil(blocks / arrays)
     busy = np.ceil(blocks / q)
-    cap = np.floor(res.rows / table_rows)
+    # A bit-serial build needs a working area of one vertical table per column (2**n_bw entries of entry_bits
+    # rows) beside the resident lookup tables.
+    work_rows = table_rows * entry_bits if res.table_build == "bit_serial" else 0.0 * table_rows
+    cap = np.floor((res.rows - work_rows) / table_rows)
+    if np.any(cap < 1):
+        raise ValueError(
+            f"a bit-serial table build needs {work_rows} working rows plus one {table_rows}-row table; "
+            f"the array has {res.rows} rows"
+        )
     rounds = np.ceil(q / cap)
     acc_needed = entry_bits + a_bits + _ceil_log2(groups)
     if np.any(acc_needed > res.acc_bits):
@@ -236,7 +251,16 @@ def gemv_mapping(res: SailResources, m, k, w_bits, a_bits, batch) -> GemvMapping
         contributors_max=contributors,
         slabs_homed_max=homed,
         adder_passes=np.ceil(epr / res.acc_lanes),
+        build_batches=build_batches(q, cap, np.floor(res.cols / epr)),
     )
+
+
+def build_batches(q, cap, per_batch):
+    """Column-parallel bit-serial build batches of the critical array: every residency round builds its
+    blocks ``per_batch`` at a time (a batch never straddles rounds)."""
+    rounds = np.ceil(q / cap)
+    last = q - (rounds - 1) * cap
+    return (rounds - 1) * np.ceil(cap / per_batch) + np.ceil(last / per_batch)
 
 
 @dataclass(frozen=True)
@@ -251,6 +275,8 @@ class CommandCosts:
     overlap_read_accumulate: np.ndarray  # 1: a read and the previous accumulate overlap
     convert: np.ndarray  # one in-array FP <-> int conversion over the bit lines
     transfer: np.ndarray  # moving one token's partial-sum vector between arrays (C-SRAM cycles)
+    bs_add: np.ndarray  # bit-serial add of two entry_bits operands over all bit lines (op profile)
+    transpose: np.ndarray  # one bit-serial -> bit-parallel conversion of a row of entries: entry_bits + 2
 
 
 def command_costs(p: dict, opts: dict, mp: GemvMapping, res: SailResources) -> CommandCosts:
@@ -275,6 +301,8 @@ def command_costs(p: dict, opts: dict, mp: GemvMapping, res: SailResources) -> C
         overlap_read_accumulate=np.asarray(p["csram.overlap_read_accumulate"], float),
         convert=profiles.convert_cycles(profile, mp.a_bits),
         transfer=transfer + 0 * mp.m,
+        bs_add=profiles.add_cycles(profile, mp.entry_bits) + 0 * mp.m,
+        transpose=mp.entry_bits + 2,
     )
 
 
@@ -289,9 +317,26 @@ def lookup_cycles(c: CommandCosts, hit, zero_skip=0.0):
 
 
 def build_cycles_per_block(mp: GemvMapping, c: CommandCosts):
-    """Weight rows written (n_bw singletons + the zero row), then 2**n_bw - n_bw - 1 built rows."""
+    """Bit-parallel build: weight rows written (n_bw singletons + the zero row), then 2**n_bw - n_bw - 1 built
+    rows, each two row reads, one row-wide add and one row write."""
     built = 2.0**mp.n_bw - mp.n_bw - 1
     return (mp.n_bw + 1) * c.write + built * (2 * c.read + c.add_row + c.write)
+
+
+def build_cycles_per_batch(mp: GemvMapping, c: CommandCosts):
+    """Bit-serial build of ``floor(cols / epr)`` blocks at once (one table per column): the n_bw singleton and
+    the zero entries written bit by bit (entry_bits rows each), 2**n_bw - n_bw - 1 bit-serial adds over all
+    bit lines, then every entry row transposed into the lookup layout (Meta-PIM's BS -> BP cost, p + 2 cycles
+    for p-bit elements; github.com/Ssicayoon/meta-pim src/prepare_kernel_cost_model.py)."""
+    built = 2.0**mp.n_bw - mp.n_bw - 1
+    return (mp.n_bw + 1) * mp.entry_bits * c.write + built * c.bs_add + 2.0**mp.n_bw * c.transpose
+
+
+def build_cycles(mp: GemvMapping, res: SailResources, c: CommandCosts):
+    """Table-build cycles of the critical array under the resources' ``table_build``."""
+    if res.table_build == "bit_serial":
+        return mp.build_batches * build_cycles_per_batch(mp, c)
+    return mp.blocks_per_array * build_cycles_per_block(mp, c)
 
 
 def reduce_levels(contributors):
@@ -312,7 +357,7 @@ def analytical_cycles(mp: GemvMapping, res: SailResources, c: CommandCosts, zero
     ``zero_frac``/``hit_frac`` are the average fractions of lookups skipped / served by the PRT.
     """
     q, b = mp.blocks_per_array, mp.batch
-    build = q * build_cycles_per_block(mp, c)
+    build = build_cycles(mp, res, c)
     lookups = q * b * mp.a_bits  # every token of the batch visits every block of the array once
     miss_cost = c.overlap_read_accumulate * np.maximum(c.read, c.accumulate) + (1 - c.overlap_read_accumulate) * (
         c.read + c.accumulate
