@@ -29,11 +29,12 @@ W is M x K (``w_bits``-bit unsigned codes), the batch is ``batch`` tokens of ``a
   ``tokens_per_pass x a_bits`` patterns at a time (flushed at every block visit: the cached rows belong
   to that block's table) -- this is the per-LUT-group scope of the profiling stage; ``per_slice`` -- one
   table per slice shared by the slice's arrays, their streams interleaved, keyed on (array, pattern).
-- The table build is **bit-parallel in the lookup layout**: singleton rows (the weights) and the zero row
-  are written, and every other row is ``T[p] = T[p - lowbit(p)] + T[lowbit(p)]`` (two row reads, one
-  pass through the near-array adders, one row write). Building in the layout the lookups read means no
-  bit-serial -> bit-parallel transpose is needed; its price is that the build does not get the
-  all-bit-line parallelism of a bit-serial add.
+- ``table_build = bit_parallel`` (default) builds **in the lookup layout**: singleton rows (the weights) and
+  the zero row are written, and every other row is ``T[p] = T[p - lowbit(p)] + T[lowbit(p)]`` (two row reads,
+  one pass through the near-array adders, one row write); no bit-serial -> bit-parallel transpose is needed.
+  ``bit_serial`` builds ``floor(cols / epr)`` blocks at once with bit-serial adds over every bit line (one
+  table per column, in a working area of ``2**n_bw x entry_bits`` rows that is taken from the resident
+  tables) and then **transposes** every entry row into the lookup layout (``entry_bits + 2`` cycles each).
 
 Shortcuts (each labelled where it is used; docs/simulator.md lists them all)
 ---------------------------------------------------------------------------
