@@ -129,3 +129,17 @@ def test_chunks_cover_every_block_once_and_the_table_names_them(load):
     assert [r["batch"] for r in rows] == [1, 32]
     assert rows[0]["slice0_array0_holds"] == "slab 0 group 0 .. slab 0 group 2"
     assert rows[0]["last_slice_array0_holds"] == "idle"
+
+
+def test_chip_command_counts(load):
+    from sail.sim.mapping import chip_command_counts
+
+    res = sail_resources(load("sail"))
+    mp = gemv_mapping(res, 4096, 4096, 4, 8, 8)
+    none, half = chip_command_counts(mp, res, 0.0, 0.0), chip_command_counts(mp, res, 0.0, 0.5)
+    lookups = float(mp.blocks) * 8 * 8
+    assert float(none["row_reads"] - half["row_reads"]) == pytest.approx(0.5 * lookups)  # hits skip reads only
+    assert float(none["prt_probes"]) == lookups
+    # bit-parallel build: 11 built rows (2 reads, 1 write) + 5 written rows per block
+    assert float(none["row_writes"]) == float(mp.blocks) * 16
+    assert float(none["row_reads"]) == float(mp.blocks) * 22 + lookups

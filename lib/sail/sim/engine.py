@@ -329,6 +329,7 @@ def _gemv_sail(p, opts, m, k, w_bits, a_bits, batch, group_size, prt):
     noc_s, noc_bytes = _noc_s(p, m, k, batch, a_bits, out_bytes)
     row_reads = mp.blocks * batch * a_bits  # chip-wide lookups, one row read each before reuse
     reads_left = row_reads * (1.0 - zero_frac - hit_frac)
+    counts = mapping.chip_command_counts(mp, res, zero_frac, hit_frac)  # chip-wide, for energy
     return dict(
         dram_bytes=wbytes + 0 * gemv,
         weight_bytes=wbytes + 0 * gemv,
@@ -346,6 +347,7 @@ def _gemv_sail(p, opts, m, k, w_bits, a_bits, batch, group_size, prt):
         compute_cycles=(build_s + lookup_s + acc_s + reduce_s) * f,
         row_reads=row_reads + 0 * gemv,
         reads_left=reads_left + 0 * gemv,
+        **{f"csram_{k}": v + 0 * gemv for k, v in counts.items()},
     )
 
 

@@ -439,3 +439,36 @@ def prt_stream_tokens(res: SailResources, w_bits, batch):
     entry_bits = _ceil_log2(res.n_bw * (2.0 ** np.asarray(w_bits, float) - 1) + 1)
     epr = np.floor(res.cols / entry_bits)
     return np.minimum(np.asarray(batch, float), np.maximum(np.floor(res.acc_tokens * res.acc_lanes / epr), 1))
+
+
+def chip_command_counts(mp: GemvMapping, res: SailResources, zero_frac=0.0, hit_frac=0.0) -> dict:
+    """Chip-wide command counts of one GEMV (every array, not only the critical one), for energy models:
+    C-SRAM row reads and writes, row-wide adder operations, PRT probes, partial-sum vectors moved.
+
+    SHORTCUT(spill-count): spills are counted as on the critical array times the busy arrays.
+    """
+    built = 2.0**mp.n_bw - mp.n_bw - 1
+    lookups = mp.blocks * mp.batch * mp.a_bits
+    probes = lookups * (1 - zero_frac)
+    if res.table_build == "bit_serial":
+        # bit-serial adds as row operations (two operand rows read, one sum row written per bit), then the
+        # transpose reads every entry's rows and writes them in the lookup layout
+        batches = np.ceil(mp.blocks / np.floor(res.cols / mp.epr))
+        e = mp.entry_bits
+        build_reads = batches * (built * 2 * e + 2.0**mp.n_bw * e)
+        build_writes = batches * ((mp.n_bw + 1) * e + built * e + 2.0**mp.n_bw * e)
+        build_adds = 0.0 * lookups
+    else:
+        build_reads = mp.blocks * built * 2
+        build_writes = mp.blocks * (built + mp.n_bw + 1)
+        build_adds = mp.blocks * built * mp.adder_passes
+    multi = (mp.token_passes > 1).astype(float)
+    spill = multi * (mp.rounds - 1) * mp.token_passes * spill_rows(mp, res, mp.tokens_per_pass) * mp.busy_arrays
+    vectors = np.maximum(mp.busy_arrays - mp.slabs, 0) * mp.batch  # partial sums beyond one per slab
+    return {
+        "row_reads": build_reads + lookups * (1 - zero_frac - hit_frac) + spill,
+        "row_writes": build_writes + spill,
+        "adder_ops": build_adds + probes * mp.adder_passes + vectors * mp.adder_passes,
+        "prt_probes": probes,
+        "partial_sum_vectors": vectors,
+    }
