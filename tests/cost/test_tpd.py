@@ -29,7 +29,7 @@ MATCH = {"cpu": ["model", "w_bits", "a_bits", "batch", "context"], "v100": ["mod
 
 
 def test_tokens_per_dollar_worked_example_from_the_reference_note():
-    # anchors_pim_cost.md B.2: "at 10 tok/s, TPD is 14,610 tokens/$ on m6g.16xlarge ... 11,765 on p3.2xlarge"
+    # by hand: "at 10 tok/s, TPD is 14,610 tokens/$ on m6g.16xlarge ... 11,765 on p3.2xlarge"
     assert tokens_per_dollar(10.0, 2.464) == pytest.approx(14610, abs=1)
     assert tokens_per_dollar(10.0, 3.06) == pytest.approx(11765, abs=1)
 

@@ -6,7 +6,7 @@ EXPERIMENT = config["experiment"]
 EXP = config["experiments"][EXPERIMENT]
 RES = f"results/{EXPERIMENT}"
 LOGS = f"logs/{EXPERIMENT}"
-# The full set writes the artifact's figures/ (SPEC section 5 stems); other sets write beside
+# The full set writes the artifact's figures/ (stems as in README: Figures and tables); other sets write beside
 # their results so a CI run never overwrites a full run's figures.
 FIG = "figures" if EXPERIMENT == "full" else f"{RES}/figures"
 

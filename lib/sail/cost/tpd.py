@@ -1,4 +1,4 @@
-"""Tokens per dollar (TPD) of SAIL and its baselines, their ratios, and the two TPD claims (SPEC section 7).
+"""Tokens per dollar (TPD) of SAIL and its baselines, their ratios, and the two TPD claims (docs/sources.md).
 
 ``TPD = 3600 · tokens/s / price_per_hour`` (the cloud, on-demand form; arXiv 2404.14527 uses it).
 Nobody rents SAIL, so it is priced as the CPU instance it extends times ``1 + multiplier · overhead``,
@@ -285,8 +285,8 @@ def price_sensitivity(
     """Maximum TPD ratio of SAIL vs the CPU and the V100 for every price mapping in a grid.
 
     The grid is ``sail_instances x cpu_instances x multipliers``; SAIL on an instance different
-    from the CPU baseline's is the "cheaper instance than the speed baseline" case of the reference
-    note (anchors_pim_cost.md B.1). One row per grid point, with the configuration of each maximum.
+    from the CPU baseline's is the "cheaper instance than the speed baseline" case of docs/sources.md
+    (price mapping). One row per grid point, with the configuration of each maximum.
     ``hw`` maps the labels ``sail``, ``cpu``, ``v100`` to hardware descriptions (default: the labels).
     """
     sail_system, cpu_system, v100_system = "sail", "cpu", "v100"

@@ -140,7 +140,7 @@ def simulate(
     group_size: int = 128,
     prt: pd.DataFrame | None = None,
 ) -> SimResult:
-    """Simulate one decode step of ``model`` on ``hw`` (SPEC section 6). See :mod:`sail.sim.engine`.
+    """Simulate one decode step of ``model`` on ``hw`` (docs/simulator.md). See :mod:`sail.sim.engine`.
 
     ``overrides`` maps hardware keys (``"csram.arrays_per_slice"``, ``"op_profile"``) to values;
     ``prt`` is the profiling stage's PRT table (SAIL only; None = no pattern reuse).

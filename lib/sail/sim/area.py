@@ -43,10 +43,10 @@ def area_breakdown(hw: HwConfig) -> pd.DataFrame:
     """Rows (component, mm2 for the chip, % of the LLC area): the description's own resources, its totals for
     both readings of 'the arrays', and the total under every PRT scope x accumulator provisioning.
 
-    The paper's 2 % is against an unknown denominator; we report it against the LLC area at the same CACTI
-    node (22 nm), the only area we can compute consistently. ``arrays_repurposed = 1`` means the C-SRAM
-    arrays are LLC ways given compute peripherals, so they add no area; the row with extra arrays is
-    reported beside it either way.
+    The paper's 2 % is against an unknown denominator (not in the abstract); we report it against the LLC
+    area at the same CACTI node (22 nm), the only area we can compute consistently. ``arrays_repurposed = 1``
+    means the C-SRAM arrays are LLC ways given compute peripherals, so they add no area; the row with extra
+    arrays is reported beside it either way.
     """
     if hw.system != "sail":
         raise ValueError(f"area_breakdown needs a sail description, got {hw.system!r}")
