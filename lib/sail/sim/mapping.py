@@ -437,7 +437,7 @@ def prt_stream_tokens(res: SailResources, w_bits, batch):
     """Tokens in one PRT lifetime: a block visit streams ``tokens_per_pass`` tokens' patterns, then the PRT
     moves on to the next block, so hit rates are those of a batch of ``min(batch, tokens_per_pass)``."""
     entry_bits = _ceil_log2(res.n_bw * (2.0 ** np.asarray(w_bits, float) - 1) + 1)
-    epr = np.floor(res.cols / entry_bits)
+    epr = np.maximum(np.floor(res.cols / entry_bits), 1)  # an entry wider than a row is refused by gemv_mapping
     return np.minimum(np.asarray(batch, float), np.maximum(np.floor(res.acc_tokens * res.acc_lanes / epr), 1))
 
 
