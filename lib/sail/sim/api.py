@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from sail.sim import mapping
+from sail.sim.capacity import require_fit, scaled_params
 from sail.sim.engine import BREAKDOWN_KEYS, evaluate
 from sail.sim.hw import HwConfig, load_hw  # noqa: F401  (re-exported)
 from sail.sim.models import LAYER_TYPES, get_model
@@ -152,6 +153,12 @@ def simulate(
         raise ValueError(f"context must be a non-negative integer, got {context!r}")
     spec = get_model(model)
     hw2 = hw.with_overrides(overrides)
+    # Capacity: a configuration that fits nowhere raises CapacityError naming it; a GPU configuration
+    # that needs several devices runs at their tensor-parallel rates (sail.sim.capacity).
+    if hw2.system == "gpu" or "memory.capacity_gb" in hw2.params:
+        placed = require_fit(hw2, spec, w_bits, batch, context, group_size)
+        scaled = scaled_params(hw2, placed["n_devices"], placed["tp_efficiency"])
+        hw2 = hw2.with_overrides({k: float(v) for k, v in scaled.items()}) if placed["n_devices"] > 1 else hw2
     prt_arr = None
     if hw2.system == "sail" and prt is not None:
         types = [t for t, *_ in spec.gemv_layers()]
