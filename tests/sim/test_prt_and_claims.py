@@ -110,7 +110,7 @@ def test_speedup_claim_verdicts():
 def test_area_claim_reports_both_readings(load):
     c = area_claim(load("sail"))
     assert "if the arrays are repurposed" in c.why and "if added" in c.why
-    more = load("sail").with_overrides({"dfm.adder_area_mm2_per_array": 0.01})
+    more = load("sail").with_overrides({"dfm.adder_area_mm2_per_lane": 0.001})
     assert float(area_claim(more).our_value.split()[0]) > float(c.our_value.split()[0])
 
 
