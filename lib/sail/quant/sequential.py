@@ -49,6 +49,13 @@ def _hessian(x: torch.Tensor) -> torch.Tensor:
     return acc.value()
 
 
+def _down_input(mlp, h2: torch.Tensor) -> torch.Tensor:
+    """The down projection's input rows as the layer sees them (after an online rotation, if any)."""
+    a = F.silu(h2 @ mlp.gate.weight.T) * (h2 @ mlp.up.weight.T)
+    prepare = getattr(mlp.down, "prepare", None)
+    return prepare(a) if prepare is not None else a
+
+
 def sequential_quantize(model, calib: torch.Tensor, quantize_layer: QuantizeLayer, damp: float = 0.01,
                         act_order: bool = False, true_sequential: bool = True, batch_windows: int = 8,
                         compare_rtn: Callable[[str, np.ndarray], QuantLinear] | None = None,
@@ -130,7 +137,7 @@ def sequential_quantize(model, calib: torch.Tensor, quantize_layer: QuantizeLaye
             h2 = block.mlp_norm(x2)
             pending += quantize_step(prefix, STEPS[2][1], _hessian(h2), apply=ts)
             mlp = block.mlp
-            a = F.silu(h2 @ mlp.gate.weight.T) * (h2 @ mlp.up.weight.T)
+            a = _down_input(mlp, h2)
             pending += quantize_step(prefix, STEPS[3][1], _hessian(a), apply=ts)
             if not ts:
                 for name, w_hat in pending:
@@ -144,7 +151,7 @@ def sequential_quantize(model, calib: torch.Tensor, quantize_layer: QuantizeLaye
                 y = torch.cat(captured)
                 x2 = x + y @ model.get_linear_weight(f"{prefix}.attn.o").T
                 h2 = block.mlp_norm(x2)
-                a = F.silu(h2 @ mlp.gate.weight.T) * (h2 @ mlp.up.weight.T)
+                a = _down_input(mlp, h2)
             x = x2 + a @ mlp.down.weight.T
             del h, y, x2, h2, a, captured
     return dict(sorted(qls.items())), records
