@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from numba import njit
+from numba import njit, prange
 
 from sail.quant.core import QuantLinear, check_group_size, check_w_bits
 from sail.quant.rtn import _check_weight, group_params
@@ -250,7 +250,7 @@ def quantize_gptq(w: np.ndarray, h: torch.Tensor | np.ndarray | HessianFactor, w
     return QuantLinear(q=Q[:, inv].astype(np.uint8), scale=scale, zero=zero, w_bits=w_bits, group_size=g)
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def _gptq_block(W1, Hinv1, Q1, Err1, gidx, scale, zero, maxq):  # pragma: no cover - compiled
     """GPTQ's inner loop over the columns of one lazy block W1 (M, nb); rows are independent.
 
@@ -258,7 +258,7 @@ def _gptq_block(W1, Hinv1, Q1, Err1, gidx, scale, zero, maxq):  # pragma: no cov
     then w_j −= err · U[i, j] for the later columns j of the block.
     """
     m, nb = W1.shape
-    for r in range(m):
+    for r in prange(m):
         for i in range(nb):
             sr = scale[r, gidx[i]]
             zr = zero[r, gidx[i]]

@@ -33,6 +33,7 @@ import torch.nn.functional as F
 
 from sail.quant.core import QuantLinear
 from sail.quant.gptq import HessianAccumulator, HessianFactor, factor_hessian, hessian_error
+from sail.quant.sensitivity import layer_sensitivity
 
 log = logging.getLogger("sail")
 
@@ -59,6 +60,7 @@ def _down_input(mlp, h2: torch.Tensor) -> torch.Tensor:
 def sequential_quantize(model, calib: torch.Tensor, quantize_layer: QuantizeLayer, damp: float = 0.01,
                         act_order: bool = False, true_sequential: bool = True, batch_windows: int = 8,
                         compare_rtn: Callable[[str, np.ndarray], QuantLinear] | None = None,
+                        fisher: dict[str, torch.Tensor] | None = None,
                         progress: bool = True) -> tuple[dict[str, QuantLinear], list[dict]]:
     """Quantise every linear layer of ``model`` (a :class:`sail.model.Llama`) block by block.
 
@@ -70,6 +72,8 @@ def sequential_quantize(model, calib: torch.Tensor, quantize_layer: QuantizeLaye
     damp, act_order : passed to :func:`sail.quant.gptq.factor_hessian`.
     compare_rtn : optional ``(name, w) -> QuantLinear`` (e.g. RTN at the same grid); when given,
         each record also holds that quantiser's ``tr(ΔW H ΔWᵀ)`` on the same Hessian.
+    fisher : optional ``{name: F (M,)}`` (:func:`sail.quant.sensitivity.capture_fisher`); when
+        given, each record also holds ``error_fisher`` = ``Σ_c F_c (ΔW H ΔWᵀ)_cc``.
 
     Returns ``(qlinears, records)``. The model is left holding the dequantised weights (ready to
     evaluate). ``records``: one dict per layer with ``layer``, ``damp`` (used) and ``error``
@@ -102,6 +106,8 @@ def sequential_quantize(model, calib: torch.Tensor, quantize_layer: QuantizeLaye
             qls[name] = ql
             w_hat = ql.dequantize()
             rec = {"layer": name, "damp": factor.damp, "error": hessian_error(w, w_hat, h)}
+            if fisher is not None:
+                rec["error_fisher"] = layer_sensitivity(w, w_hat, h, fisher[name])
             if compare_rtn is not None:
                 rec["error_rtn"] = hessian_error(w, compare_rtn(name, w).dequantize(), h)
             records.append(rec)
