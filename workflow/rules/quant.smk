@@ -157,9 +157,9 @@ rule quant_reference:
         CONDA_ENV
     threads: 2
     params:
+        **QUANT_PPL_PARAMS,
         a_bits=None,
         rotate=False,
-        **QUANT_PPL_PARAMS,
     script:
         "../scripts/quant_ppl.py"
 
@@ -179,9 +179,9 @@ rule quant_ppl_act:
         CONDA_ENV
     threads: 2
     params:
+        **QUANT_PPL_PARAMS,
         a_bits=lambda wc: int(wc.a_bits),
         rotate=lambda wc: wc.rot == "_rot",
-        **QUANT_PPL_PARAMS,
     script:
         "../scripts/quant_ppl.py"
 
@@ -205,9 +205,9 @@ rule quant_ppl_weights:
         CONDA_ENV
     threads: 2
     params:
+        **QUANT_PPL_PARAMS,
         a_bits=lambda wc: int(wc.act[2:]) if wc.act else None,
         rotate=False,
-        **QUANT_PPL_PARAMS,
     script:
         "../scripts/quant_ppl.py"
 
@@ -228,6 +228,7 @@ rule quant_mixed:
         CONDA_ENV
     threads: 2
     params:
+        **QUANT_PPL_PARAMS,
         method=QMIX["method"],
         group_size=QMIX["group_size"],
         bits=QMIX["bits"],
@@ -238,7 +239,6 @@ rule quant_mixed:
         damp=QUANT["damp"],
         act_order=QUANT["act_order"],
         calib_windows=QUANT["calib_windows"],
-        **QUANT_PPL_PARAMS,
     script:
         "../scripts/quant_mixed.py"
 
