@@ -243,6 +243,30 @@ rule quant_mixed:
         "../scripts/quant_mixed.py"
 
 
+# Not part of `all`: run it as a target (`snakemake --cores 2 results/<exp>/quant/peer_check.csv`);
+# it needs the optional `hqq` package (sail.quant.peer says how to install it).
+rule quant_peer_check:
+    input:
+        gguf=GGUF,
+        tokens=EVAL_TOKENS,
+    output:
+        f"{QRES}/peer_check.csv",
+    log:
+        f"{QLOGS}/peer_check.log",
+    conda:
+        CONDA_ENV
+    threads: 2
+    params:
+        w_bits=QUANT["peer_check"]["w_bits"],
+        group_size=QUANT["peer_check"]["group_size"],
+        n_windows=QUANT["peer_check"]["n_windows"],
+        window=QUANT["window"],
+        eval_windows=QUANT["eval_windows"],
+        batch_windows=QUANT["batch_windows"],
+    script:
+        "../scripts/quant_peer_check.py"
+
+
 rule tab03_accuracy:
     input:
         reference=rules.quant_reference.output[0],
