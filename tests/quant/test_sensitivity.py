@@ -45,8 +45,8 @@ def test_layer_sensitivity_weights_output_channels():
     h = torch.from_numpy(2 / 200 * x.T @ x)
     w = rng.standard_normal((3, 8))
     w_hat = w + 0.1 * rng.standard_normal((3, 8))
-    assert layer_sensitivity(w, w_hat, h, None) == pytest.approx(hessian_error(w, w_hat, h), rel=1e-12)
-    assert layer_sensitivity(w, w_hat, h, torch.ones(3)) == pytest.approx(hessian_error(w, w_hat, h), rel=1e-12)
+    assert layer_sensitivity(w, w_hat, h, None) == pytest.approx(hessian_error(w, w_hat, h), rel=1e-5)
+    assert layer_sensitivity(w, w_hat, h, torch.ones(3)) == pytest.approx(hessian_error(w, w_hat, h), rel=1e-5)
     only_first = w.copy()
     only_first[0] = w_hat[0]
     # Fisher zero on channel 0: an error there costs nothing.

@@ -85,10 +85,19 @@ def capture_fisher(model, windows: torch.Tensor, batch_windows: int = 1, progres
     return {k: (v / count).float() for k, v in sorted(acc.items())}
 
 
-def layer_sensitivity(w: np.ndarray, w_hat: np.ndarray, h: torch.Tensor, fisher: torch.Tensor | None) -> float:
-    """``Σ_c F_c (ΔW H ΔWᵀ)_cc`` (``fisher`` given) or ``tr(ΔW H ΔWᵀ)`` (``fisher`` None), float64."""
-    d = torch.as_tensor(np.asarray(w, np.float64) - np.asarray(w_hat, np.float64))
-    per_channel = ((d @ torch.as_tensor(h).double()) * d).sum(1)  # (M,) = diag(ΔW H ΔWᵀ)
+def channel_errors(w: np.ndarray, w_hat: np.ndarray, h: torch.Tensor) -> torch.Tensor:
+    """``diag(ΔW H ΔWᵀ)`` (M,) float64: each output channel's share of the layer output error.
+    The product runs in float32 (the dominant cost), the row sums in float64."""
+    d = torch.as_tensor(np.asarray(w, np.float32) - np.asarray(w_hat, np.float32))
+    return ((d @ torch.as_tensor(h, dtype=torch.float32)).double() * d.double()).sum(1)
+
+
+def layer_sensitivity(w: np.ndarray, w_hat: np.ndarray, h: torch.Tensor, fisher: torch.Tensor | None,
+                      per_channel: torch.Tensor | None = None) -> float:
+    """``Σ_c F_c (ΔW H ΔWᵀ)_cc`` (``fisher`` given) or ``tr(ΔW H ΔWᵀ)`` (``fisher`` None).
+    ``per_channel``: :func:`channel_errors` when the caller has it already."""
+    if per_channel is None:
+        per_channel = channel_errors(w, w_hat, h)
     if fisher is None:
         return float(per_channel.sum())
     f = torch.as_tensor(fisher).double()

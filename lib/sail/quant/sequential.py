@@ -32,8 +32,8 @@ import torch
 import torch.nn.functional as F
 
 from sail.quant.core import QuantLinear
-from sail.quant.gptq import HessianAccumulator, HessianFactor, factor_hessian, hessian_error
-from sail.quant.sensitivity import layer_sensitivity
+from sail.quant.gptq import HessianAccumulator, HessianFactor, factor_hessian
+from sail.quant.sensitivity import channel_errors, layer_sensitivity
 
 log = logging.getLogger("sail")
 
@@ -105,11 +105,12 @@ def sequential_quantize(model, calib: torch.Tensor, quantize_layer: QuantizeLaye
             ql = quantize_layer(name, w, factor)
             qls[name] = ql
             w_hat = ql.dequantize()
-            rec = {"layer": name, "damp": factor.damp, "error": hessian_error(w, w_hat, h)}
+            per_channel = channel_errors(w, w_hat, h)
+            rec = {"layer": name, "damp": factor.damp, "error": float(per_channel.sum())}
             if fisher is not None:
-                rec["error_fisher"] = layer_sensitivity(w, w_hat, h, fisher[name])
+                rec["error_fisher"] = layer_sensitivity(w, w_hat, h, fisher[name], per_channel)
             if compare_rtn is not None:
-                rec["error_rtn"] = hessian_error(w, compare_rtn(name, w).dequantize(), h)
+                rec["error_rtn"] = float(channel_errors(w, compare_rtn(name, w).dequantize(), h).sum())
             records.append(rec)
             done.append((name, torch.from_numpy(w_hat)))
             if apply:
