@@ -9,9 +9,8 @@ CALIB_TOKENS = f"{QRES}/tokens/{config['corpus']['calibration_book']}.npy"
 EVAL_TOKENS = f"{QRES}/tokens/{config['corpus']['evaluation_book']}.npy"
 
 
-def qgroup(g):
-    """Group size as spelled in file names: -1 (per-channel) is "pc"."""
-    return "pc" if g == -1 else str(g)
+# Group size as spelled in file names: -1 (per-channel) is "pc".
+qgroup = lambda g: "pc" if g == -1 else str(g)
 
 
 # One file per tab03 row.
@@ -45,13 +44,12 @@ QUANT_MIXED_WEIGHTS = [
 ]
 
 
-def gptq_calibration(wc):
-    """What a GPTQ job reads: calibration tokens and the Fisher (sequential), or the fp Hessians."""
-    if wc.method != "gptq":
-        return {}
-    if QUANT["sequential"]:
-        return {"calib": CALIB_TOKENS, "fisher": f"{QRES}/fisher.pt"}
-    return {"hessians": f"{QRES}/hessians.pt"}
+# What a GPTQ job reads: calibration tokens and the Fisher (sequential), or the fp Hessians.
+GPTQ_CALIBRATION = (
+    {"calib": CALIB_TOKENS, "fisher": f"{QRES}/fisher.pt"}
+    if QUANT["sequential"]
+    else {"hessians": f"{QRES}/hessians.pt"}
+)
 
 
 rule quant_tokens:
@@ -107,7 +105,7 @@ rule quant_fisher:
 
 rule quant_weights:
     input:
-        unpack(gptq_calibration),
+        unpack(lambda wc: GPTQ_CALIBRATION if wc.method == "gptq" else {}),
         gguf=GGUF,
     output:
         temp(f"{QRES}/weights/{{method}}_w{{w_bits}}_g{{group}}{{dtag}}.npz"),
