@@ -1,0 +1,16 @@
+"""Real systems measured beside ours on this host (llama.cpp's CPU backend).
+
+Where a real system does the job we model, the artifact builds it from a hash-checked source
+distribution and measures it in the same run as our own code, so the baselines of every ratio are
+measured, not assumed.
+"""
+
+from sail.peers.llamacpp import (
+    LlamaCppBuild,
+    build_llamacpp,
+    fetch_sdist,
+    llamacpp_commit,
+    load_build,
+)
+
+__all__ = ["LlamaCppBuild", "build_llamacpp", "fetch_sdist", "llamacpp_commit", "load_build"]

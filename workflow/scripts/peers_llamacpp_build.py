@@ -1,0 +1,6 @@
+from sail.io import log_to
+from sail.peers import build_llamacpp
+
+with log_to(snakemake.log[0]):
+    p = snakemake.params
+    build_llamacpp(snakemake.input.sdist[0], p.root, list(p.targets), jobs=snakemake.threads)
