@@ -10,7 +10,7 @@ CORES ?= 2
 export PATH := $(abspath $(BIN)):$(PATH)
 SNAKEMAKE := $(BIN)/snakemake --cores $(CORES) --rerun-incomplete
 
-.PHONY: reproduce quick test unit lint report reference-check venv clean-results
+.PHONY: reproduce quick test unit lint report reference-check venv clean-results notebook-filter
 
 $(BIN)/.installed: requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +18,14 @@ $(BIN)/.installed: requirements.txt pyproject.toml
 	$(BIN)/pip install --disable-pip-version-check -q --no-deps -e .
 	touch $@
 
-venv: $(BIN)/.installed
+venv: $(BIN)/.installed notebook-filter
+
+# Commit notebooks without outputs (.gitattributes): register the nbstripout filter in this clone.
+notebook-filter:
+	-@git rev-parse --git-dir >/dev/null 2>&1 \
+	  && git config filter.nbstripout.clean "$(BIN)/nbstripout --keep-id" \
+	  && git config filter.nbstripout.smudge cat \
+	  && git config diff.ipynb.textconv "$(BIN)/nbstripout --keep-id -t"
 
 reproduce: venv
 	$(SNAKEMAKE) --config experiment=full

@@ -24,6 +24,7 @@ include: "workflow/rules/profile.smk"
 include: "workflow/rules/kernels.smk"
 include: "workflow/rules/sim.smk"
 include: "workflow/rules/cost.smk"
+include: "workflow/rules/validate.smk"
 
 
 rule all:

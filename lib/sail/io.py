@@ -14,6 +14,7 @@ import logging
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import IO, Iterator
 
@@ -119,22 +120,54 @@ def verify_sha256(path: str | os.PathLike, expected: str) -> None:
         raise HashMismatch(f"sha256 mismatch for {path}: expected {expected.lower()}, actual {actual}")
 
 
+class ProgressTee:
+    """A job's stderr: everything goes to its log file; the latest progress line (a tqdm bar) also
+    reaches the console, at most every ``every_s`` seconds, so a long job is not silent there."""
+
+    def __init__(self, fh: IO, console: IO | None, label: str, every_s: float = 30.0):
+        self.fh, self.console, self.label, self.every_s = fh, console, label, every_s
+        self._last, self._shown_at = "", time.monotonic()
+
+    def write(self, text: str) -> int:
+        self.fh.write(text)
+        tail = text.replace("\r", "\n").rstrip("\n").rsplit("\n", 1)[-1].strip()
+        if tail:
+            self._last = tail
+        now = time.monotonic()
+        if self.console is not None and self._last and now - self._shown_at >= self.every_s:
+            try:
+                self.console.write(f"[{self.label}] {self._last}\n")
+                self.console.flush()
+            except (OSError, ValueError):  # a closed console must not fail the job
+                self.console = None
+            self._shown_at, self._last = now, ""
+        return len(text)
+
+    def flush(self) -> None:
+        self.fh.flush()
+
+    def __getattr__(self, name):  # fileno, encoding, isatty ... of the log file
+        return getattr(self.fh, name)
+
+
 @contextlib.contextmanager
 def log_to(path: str | os.PathLike | None, level: int = logging.INFO) -> Iterator[logging.Logger]:
-    """Send the ``sail`` logger and stderr (tracebacks, tqdm bars) to ``path`` for a Snakemake job."""
+    """Send the ``sail`` logger and stderr (tracebacks, tqdm bars) to ``path`` for a Snakemake job;
+    the latest progress line is echoed to the console every 30 s (:class:`ProgressTee`)."""
     if path is None:
         logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
         yield log
         return
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as fh:
-        handler = logging.StreamHandler(fh)
+        tee = ProgressTee(fh, sys.stderr, Path(path).stem)
+        handler = logging.StreamHandler(tee)
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
         root = logging.getLogger()
         root.addHandler(handler)
         root.setLevel(level)
         old_stderr = sys.stderr
-        sys.stderr = fh
+        sys.stderr = tee
         try:
             yield log
         except BaseException:

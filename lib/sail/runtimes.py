@@ -42,12 +42,26 @@ def job_times(lines) -> tuple[list[tuple[str, float]], float]:
 
 
 def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        print(__doc__, file=sys.stderr)
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m sail.runtimes",
+        description="Per-job wall times (seconds) from one Snakemake log, and the span of the run.",
+        epilog="example:\n  python -m sail.runtimes .snakemake/log/$(ls -t .snakemake/log | head -1)\n\n"
+        "Jobs overlap when --cores > 1, so the per-job times add up to more than the span.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("log", help="a Snakemake log, .snakemake/log/<date>.snakemake.log")
+    try:
+        args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    except SystemExit as e:  # --help (0) or a usage error (2)
+        return e.code if isinstance(e.code, int) else 2
+    try:
+        with open(args.log) as fh:
+            done, span = job_times(fh)
+    except (OSError, UnicodeDecodeError) as e:
+        print(f"python -m sail.runtimes: error: cannot read {args.log!r}: {e.__class__.__name__}", file=sys.stderr)
         return 2
-    with open(argv[0]) as fh:
-        done, span = job_times(fh)
     for rule, seconds in done:
         print(f"{rule:32s} {seconds:8.0f} s")
     print(f"{'(span of the run)':32s} {span:8.0f} s")

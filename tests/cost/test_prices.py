@@ -10,7 +10,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 
-# The reference note's table (anchors_pim_cost.md B.2). A test, not a source: the CSV is the source.
+# AWS on-demand Linux prices, us-east-1 (docs/sources.md). A test, not a source: the CSV is the source.
 NOTE_PRICES = {"m6g.16xlarge": 2.464, "c6g.16xlarge": 2.176, "r6g.16xlarge": 3.2256, "p3.2xlarge": 3.06}
 
 

@@ -1,4 +1,4 @@
-"""Pattern extraction (sail.profile.patterns) against profile_naive.py, with the edge cases of SPEC section 2."""
+"""Pattern extraction (sail.profile.patterns) against profile_naive.py, with the LUT-GEMV edge cases."""
 
 import numpy as np
 import pytest
@@ -28,7 +28,7 @@ def test_extract_patterns_matches_naive(n_bw, a_bits, n, k, encoding, seed):
 
 @pytest.mark.parametrize("a_bits", [2, 4, 8])
 def test_twos_complement_patterns_rebuild_the_dot_product(a_bits):
-    # SPEC section 2: sum over planes of sign_i 2^i T[p_i] equals Q @ X exactly
+    # LUT-GEMV identity: sum over planes of sign_i 2^i T[p_i] equals Q @ X exactly
     rng = np.random.default_rng(a_bits)
     n_bw, k = 4, 16
     X = random_codes(rng, 3, k, a_bits, "twos_complement")

@@ -1,4 +1,4 @@
-"""Slow, obvious reference twins of sail.quant (plain loops, read like SPEC section 2)."""
+"""Slow, obvious reference twins of sail.quant (plain loops, read like the equations)."""
 
 import math
 

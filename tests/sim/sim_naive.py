@@ -74,10 +74,11 @@ def cpu_step_s(hw, model, w_bits, a_bits, batch, context, group_size=128):
             wbytes = m * k * w_bits / 8 + m * k / group_size * p["memory.scale_zero_bytes_per_group"]
             dram = wbytes / (p["memory.dram_bw_gbps"] * 1e9 * p["memory.dram_efficiency"])
             cycles = 0.0
-            for _tok in range(batch):  # every token re-unpacks the weights (reuse = 1)
-                cycles += (
-                    m * k * (1 / p["cpu.int8_macs_per_cycle"] + p["cpu.scale_cycles_per_weight"] + unpack)
-                )
+            reuse = int(p["cpu.weight_unpack_reuse_tokens"])
+            for tok in range(batch):  # a weight is unpacked again at every reuse-th token
+                cycles += m * k * (1 / p["cpu.int8_macs_per_cycle"] + p["cpu.scale_cycles_per_weight"])
+                if tok % reuse == 0:
+                    cycles += m * k * unpack
             conv = (
                 batch * k * p["cpu.convert_cycles_per_element"] / (p["cpu.cores"] * p["cpu.clock_ghz"] * 1e9)
             )

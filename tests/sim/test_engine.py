@@ -1,4 +1,4 @@
-"""Decode engine: reference twins, breakdown consistency, SPEC section 6 invariants, bad input."""
+"""Decode engine: reference twins, breakdown consistency, roofline invariants, bad input."""
 
 import numpy as np
 import pandas as pd
@@ -32,7 +32,7 @@ def test_cpu_matches_naive_twin(load, model, batch, w_bits):
 
 
 def test_cpu_batch1_is_the_textbook_memory_bound(load):
-    # 7B, 4-bit: tokens/s ~= eta * 204.8 GB/s / bytes per token (anchors A.6), up to attention and scales
+    # 7B, 4-bit: tokens/s ~= eta * 204.8 GB/s / bytes per token (memory bound), up to attention and scales
     hw = load("graviton2")
     r = simulate(hw, model="llama2-7b", w_bits=4, a_bits=8, batch=1, context=0)
     expected = 0.8 * 204.8e9 / r.weight_bytes
@@ -75,7 +75,7 @@ def test_sweep_equals_simulate_point_by_point(load):
         assert got.dram_s[i] == pytest.approx(r.breakdown_s["dram_s"], rel=1e-12, abs=1e-15)
 
 
-# ---- invariants (SPEC section 6) ------------------------------------------------------------------------
+# ---- invariants (docs/simulator.md) ------------------------------------------------------------------------
 point = st.fixed_dictionaries(
     {
         "model": st.sampled_from(sorted(MODELS)),

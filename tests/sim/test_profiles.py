@@ -6,7 +6,7 @@ import pytest
 from sail.sim import profiles
 
 # PIMeval-PIMbench libpimeval/src/pimPerfEnergyTables.cpp, device BITSIMD_V, (R, W, L) per int width
-# (anchors_pim_cost.md A.3.2 table). Copied numbers, not code.
+# (PIMeval's libpimeval/src/pimPerfEnergyTables.cpp, BITSIMD_V). Copied numbers, not code.
 PIMEVAL_TABLE = {
     "add": {8: (16, 8, 25), 16: (32, 16, 49), 32: (64, 32, 97)},
     "add_scalar": {8: (8, 8, 33), 16: (16, 16, 65), 32: (32, 32, 129)},
@@ -32,11 +32,11 @@ def test_pimeval_add_is_two_reads_one_write_three_logic_per_bit():
 
 def test_neural_cache_formulas():
     assert profiles.add_cycles("neural_cache", 8) == 9
-    assert profiles.mul_cycles("neural_cache", 8) == 102  # n^2 + 5n - 2 (anchors A.6)
+    assert profiles.mul_cycles("neural_cache", 8) == 102  # n^2 + 5n - 2 (Neural Cache, arXiv 1805.03718)
 
 
 def test_gem_forge_formulas():
-    # MLCPUMManager::getComputeLat: add n, mul n^2/2, mac n^2/2 + n, fp n^2 (anchors A.4)
+    # MLCPUMManager::getComputeLat: add n, mul n^2/2, mac n^2/2 + n, fp n^2 (gem-forge-gem5 PUMEngine.cc)
     assert profiles.add_cycles("gem_forge", 8) == 8
     assert profiles.mul_cycles("gem_forge", 8) == 32
     assert profiles.mac_cycles("gem_forge", 8, 8) == 40
@@ -45,7 +45,7 @@ def test_gem_forge_formulas():
 
 def test_pimeval_row_op_costs_for_sram():
     assert profiles.add_cycles("pimeval_bitsimd_v", 8) == 24  # R + W = 16 + 8
-    assert profiles.mul_cycles("pimeval_bitsimd_v", 8) == 108  # 72 + 36 (anchors A.6: 1.5 n (n+1))
+    assert profiles.mul_cycles("pimeval_bitsimd_v", 8) == 108  # 72 + 36 = 1.5 n (n+1) (PIMeval BITSIMD_V MUL)
     assert profiles.fp32_mul_cycles("pimeval_bitsimd_v") == 1852 + 1000
 
 

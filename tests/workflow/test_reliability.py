@@ -1,5 +1,5 @@
 """Reliability as tests: bad configs fail before any job, an interrupted run resumes to the same
-outputs, and two runs write byte-identical tables (SPEC determinism; issue 6, item 7)."""
+outputs, and two runs write byte-identical tables (determinism: fixed seeds, fixed float format)."""
 
 from __future__ import annotations
 

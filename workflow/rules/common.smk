@@ -6,7 +6,7 @@ EXPERIMENT = config["experiment"]
 EXP = config["experiments"][EXPERIMENT]
 RES = f"results/{EXPERIMENT}"
 LOGS = f"logs/{EXPERIMENT}"
-# The full set writes the artifact's figures/ (SPEC section 5 stems); other sets write beside
+# The full set writes the artifact's figures/ (stems as in README: Figures and tables); other sets write beside
 # their results so a CI run never overwrites a full run's figures.
 FIG = "figures" if EXPERIMENT == "full" else f"{RES}/figures"
 
@@ -44,3 +44,33 @@ def deb_file():
     """The Debian package the corpus is extracted from, under resources/."""
     c = config["corpus"]
     return f"resources/corpus/{c['deb_package']}_{c['deb_version']}_all.deb"
+
+
+def validate_models():
+    """Every GGUF the validate stage measures: the main set, the repacked check, the per-layer check."""
+    v = stage("validate")
+    files = [
+        f"resources/validate/llama2-7b-geometry-{v['n_layers']}l-{t}.gguf"
+        for t in v["weight_types"]
+    ]
+    files += [
+        f"resources/validate/llama2-7b-geometry-{v['n_layers']}l-{rc['weight_type']}.gguf"
+        for rc in v["repack_check"]
+    ]
+    lc = v["layer_check"]
+    files += [
+        f"resources/validate/llama2-7b-geometry-{n}l-{lc['weight_type']}.gguf"
+        for n in lc["n_layers"]
+    ]
+    return sorted(set(files))
+
+
+def cpu_baseline_labels():
+    """Cost system -> label of the CPU baseline it prices (sim.cpu_baselines, matched by hw)."""
+    labels = stage("sim")["cpu_baselines"]
+    systems = stage("cost")["systems"]
+    return {
+        name: labels[s["hw"]]
+        for name, s in sorted(systems.items())
+        if s["hw"] in labels
+    }

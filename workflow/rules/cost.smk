@@ -47,6 +47,7 @@ rule cost_claims:
         CONDA_ENV
     params:
         claim_rel_tol=stage("cost")["claim_rel_tol"],
+        cpu_labels=cpu_baseline_labels(),
     script:
         "../scripts/cost_claims.py"
 

@@ -11,6 +11,8 @@ rule sim_decode:
     output:
         decode=f"{RES}/sim/decode.csv",
         speedup=f"{RES}/sim/speedup.csv",
+        baselines=f"{RES}/sim/speedup_baselines.csv",
+        infeasible=f"{RES}/sim/infeasible.csv",
     log:
         f"{LOGS}/sim/decode.log",
     conda:
@@ -24,6 +26,8 @@ rule sim_decode:
         contexts=stage("sim")["contexts"],
         group_size=stage("sim")["group_size"],
         cpu_hw=stage("sim")["cpu_hw"],
+        sail_hw=stage("sim")["sail_hw"],
+        cpu_baselines=stage("sim")["cpu_baselines"],
     script:
         "../scripts/sim_decode.py"
 
@@ -54,6 +58,7 @@ rule sim_sensitivity:
         cpu=f"config/hw/{stage('sim')['cpu_hw']}.yaml",
         prt=f"{RES}/profile/prt_hits.csv",
         speedup=f"{RES}/sim/speedup.csv",
+        baselines=f"{RES}/sim/speedup_baselines.csv",
     output:
         sensitivity=f"{RES}/sim/sensitivity.csv",
         region=f"{RES}/sim/sensitivity_region.csv",
@@ -213,7 +218,7 @@ rule tab05_area:
 
 rule fig06_speedup:
     input:
-        table=f"{RES}/sim/speedup.csv",
+        table=f"{RES}/sim/speedup_baselines.csv",
     output:
         pdf=report(
             figure("fig06_speedup")["pdf"],
@@ -298,6 +303,8 @@ rule fig11_sensitivity:
         notebook=f"{LOGS}/notebooks/fig11_sensitivity.ipynb",
     conda:
         CONDA_ENV
+    params:
+        baseline=f"{stage('sim')['cpu_hw']} ({stage('sim')['cpu_baselines'][stage('sim')['cpu_hw']]})",
     notebook:
         "../../notebooks/fig11_sensitivity.py.ipynb"
 
@@ -332,6 +339,7 @@ FINAL_OUTPUTS.extend(
         *figure("fig11_sensitivity").values(),
         *figure("fig12_type_conversion").values(),
         f"{RES}/sim/prt_saving.csv",
+        f"{RES}/sim/infeasible.csv",
         f"{RES}/sim/cpu_calibration.csv",
         f"{RES}/sim/published_calibration.csv",
         f"{RES}/sim/benchmark.csv",

@@ -10,5 +10,7 @@ with log_to(snakemake.log[0]):
                              cpu_instances=p.sensitivity["cpu_instances"],
                              sail_instances=p.sensitivity["sail_instances"],
                              v100_instance=p.systems["v100"]["instance"], match_on=p.match_on,
-                             hw={name: s["hw"] for name, s in p.systems.items()})
+                             hw={name: s["hw"] for name, s in p.systems.items()},
+                             v100_scale_out=tuple((o["devices"], o["instance"])
+                                                  for o in p.systems["v100"].get("scale_out", [])))
     write_table(grid, snakemake.output[0])

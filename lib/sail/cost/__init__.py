@@ -1,4 +1,4 @@
-"""Tokens per dollar of SAIL vs the Neoverse-N1 CPU and the V100 (SPEC section 7).
+"""Tokens per dollar of SAIL vs the Neoverse-N1 CPU and the V100 (method: docs/sources.md, price mapping).
 
 prices        the dated, sourced price table data/prices.csv and its validation
 tpd           TPD = 3600 tokens/s / price; SAIL = CPU instance x (1 + multiplier overhead); ratios,

@@ -1,4 +1,4 @@
-"""The dated, sourced price table (``data/prices.csv``) and its validation (SPEC section 7).
+"""The dated, sourced price table (``data/prices.csv``) and its validation (docs/sources.md).
 
 Every price the cost stage uses comes from this table; nothing in code or config holds a dollar
 value. A row records the instance, the hardware it rents, the on-demand price in USD per hour,

@@ -1,4 +1,4 @@
-"""Tokens per dollar (TPD) of SAIL and its baselines, their ratios, and the two TPD claims (SPEC section 7).
+"""Tokens per dollar (TPD) of SAIL and its baselines, their ratios, and the two TPD claims (docs/sources.md).
 
 ``TPD = 3600 · tokens/s / price_per_hour`` (the cloud, on-demand form; arXiv 2404.14527 uses it).
 Nobody rents SAIL, so it is priced as the CPU instance it extends times ``1 + multiplier · overhead``,
@@ -26,6 +26,8 @@ SECONDS_PER_HOUR = 3600.0
 # Columns of the simulator's decode table (results/<exp>/sim/decode.csv) that the cost stage reads.
 DECODE_KEYS = ["model", "w_bits", "a_bits", "batch", "context"]
 DECODE_COLUMNS = ["system", "hw", *DECODE_KEYS, "tokens_per_s"]
+# Optional capacity columns (sail.sim.capacity) carried into the cost table when the decode table has them.
+CAPACITY_COLUMNS = ["memory_bytes", "capacity_bytes", "n_devices"]
 
 
 def tokens_per_dollar(tokens_per_s, usd_per_hour_: float | np.ndarray):
@@ -93,10 +95,24 @@ class SystemPrice:
     instance: str
     add_overhead: bool = False
     hw: str | None = None
+    # (devices, instance) for configurations the simulator placed on several devices (decode column
+    # ``n_devices``, sail.sim.capacity), e.g. ((4, "p3.8xlarge"), (8, "p3.16xlarge")); ``instance`` is 1 device.
+    scale_out: tuple = ()
 
     @property
     def hw_name(self) -> str:
         return self.hw if self.hw is not None else self.system
+
+    def instance_for(self, n_devices: int) -> str:
+        """The instance that holds ``n_devices`` devices; ``ValueError`` naming the count when none is priced."""
+        table = {1: self.instance} | {int(n): str(i) for n, i in self.scale_out}
+        try:
+            return table[int(n_devices)]
+        except KeyError:
+            raise ValueError(
+                f"{self.system}: a configuration needs {n_devices} devices but only {sorted(table)} are priced "
+                f"(scale_out of the cost config)"
+            ) from None
 
 
 def check_decode(decode: pd.DataFrame) -> None:
@@ -130,15 +146,21 @@ def cost_table(
         if rows.empty:
             raise ValueError(f"hw {sp.hw_name!r} (priced as {sp.system!r}) has no rows in the decode table; "
                              f"hw present: {sorted(decode['hw'].unique())}")
-        base = usd_per_hour(prices, sp.instance)
         overhead = overhead_fraction * multiplier if sp.add_overhead else 0.0
-        price = sail_usd_per_hour(base, overhead_fraction, multiplier) if sp.add_overhead else base
-        out = rows[DECODE_COLUMNS].copy()
+        extra = [c for c in CAPACITY_COLUMNS if c in rows.columns]
+        out = rows[DECODE_COLUMNS + extra].copy()
+        # Capacity: each row is priced on the instance that holds it (several GPUs when it needs them).
+        n_dev = rows["n_devices"].astype(int) if "n_devices" in rows.columns else pd.Series(1, index=rows.index)
+        instances = {n: sp.instance_for(n) for n in sorted(set(n_dev))}
+        base = n_dev.map({n: usd_per_hour(prices, i) for n, i in instances.items()}).astype(float)
+        if sp.add_overhead:  # validates the overhead and the multiplier
+            sail_usd_per_hour(float(base.iloc[0]), overhead_fraction, multiplier)
+        price = base * (1.0 + overhead) if sp.add_overhead else base
         out["system"] = sp.system
-        out["instance"] = sp.instance
+        out["instance"] = n_dev.map(instances)
         out["price_overhead_fraction"] = overhead
-        out["usd_per_hour"] = price
-        out["tokens_per_dollar"] = tokens_per_dollar(out["tokens_per_s"].to_numpy(), price)
+        out["usd_per_hour"] = price.to_numpy()
+        out["tokens_per_dollar"] = tokens_per_dollar(out["tokens_per_s"].to_numpy(), out["usd_per_hour"].to_numpy())
         out["usd_per_million_tokens"] = 1e6 / out["tokens_per_dollar"]
         frames.append(out)
     table = pd.concat(frames, ignore_index=True)
@@ -168,7 +190,7 @@ def tpd_ratios(cost: pd.DataFrame, system: str, baseline: str, match_on: list[st
     best_idx = theirs.groupby(match_on, sort=True)["tokens_per_dollar"].idxmax()
     best = theirs.loc[best_idx.to_numpy()]
     keep = [*match_on, *[c for c in DECODE_KEYS if c not in match_on], "hw", "instance", "usd_per_hour",
-            "tokens_per_s", "tokens_per_dollar"]
+            "tokens_per_s", "tokens_per_dollar"] + [c for c in CAPACITY_COLUMNS if c in theirs.columns]
     best = best[keep].rename(columns={c: f"baseline_{c}" for c in keep if c not in match_on})
     merged = ours.merge(best, on=match_on, how="inner", validate="many_to_one")
     if merged.empty:
@@ -281,12 +303,13 @@ def price_sensitivity(
     v100_instance: str,
     match_on: dict[str, list[str]],
     hw: dict[str, str] | None = None,
+    v100_scale_out: tuple = (),
 ) -> pd.DataFrame:
     """Maximum TPD ratio of SAIL vs the CPU and the V100 for every price mapping in a grid.
 
     The grid is ``sail_instances x cpu_instances x multipliers``; SAIL on an instance different
-    from the CPU baseline's is the "cheaper instance than the speed baseline" case of the reference
-    note (anchors_pim_cost.md B.1). One row per grid point, with the configuration of each maximum.
+    from the CPU baseline's is the "cheaper instance than the speed baseline" case of docs/sources.md
+    (price mapping). One row per grid point, with the configuration of each maximum.
     ``hw`` maps the labels ``sail``, ``cpu``, ``v100`` to hardware descriptions (default: the labels).
     """
     sail_system, cpu_system, v100_system = "sail", "cpu", "v100"
@@ -299,7 +322,7 @@ def price_sensitivity(
             for mult in sorted(multipliers):
                 systems = [SystemPrice(sail_system, sail_inst, True, hw["sail"]),
                            SystemPrice(cpu_system, cpu_inst, False, hw["cpu"]),
-                           SystemPrice(v100_system, v100_instance, False, hw["v100"])]
+                           SystemPrice(v100_system, v100_instance, False, hw["v100"], tuple(v100_scale_out))]
                 cost = cost_table(decode, prices, systems, overhead_fraction, mult)
                 row = {"sail_instance": sail_inst, "cpu_instance": cpu_inst, "overhead_multiplier": mult,
                        "sail_usd_per_hour": float(cost.loc[cost["system"] == sail_system, "usd_per_hour"].iloc[0])}

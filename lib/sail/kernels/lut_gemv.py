@@ -1,6 +1,6 @@
 """SAIL's weight-LUT GEMV on the CPU (numba), exact in int64, any ``w_bits``, ``a_bits``, ``n_bw`` in 1..8.
 
-Dataflow (SPEC section 2): K is split into LUT groups of ``n_bw`` channels. For row ``r`` and group
+Dataflow (docs/simulator.md): K is split into LUT groups of ``n_bw`` channels. For row ``r`` and group
 ``j`` the kernel builds the table of all ``2**n_bw`` subset sums ``T[p] = sum_t p_t Q[r, j n_bw + t]``
 incrementally (``T[p] = T[p without its lowest bit] + Q[lowest bit]``: ``2**n_bw - n_bw - 1``
 additions, as :func:`sail.sim.opcount.lut_gemv` counts them). Activations are fed bit-serially,
@@ -453,7 +453,7 @@ def _wlut_grouped(q, pats, n_bw, a_bits, luts_per_group, out):
 def lut_gemv_grouped(q_codes, x_int, w_bits: int, a_bits: int, n_bw: int, group_size: int) -> np.ndarray:
     """Per-quantisation-group integer dot products ``acc[r, g, b] = sum_{k in g} Q[r, k] X[k, b]`` by the weight-LUT.
 
-    ``group_size`` must be a multiple of ``n_bw`` (SPEC section 2: G is a multiple of N_BW) and divide K.
+    ``group_size`` must be a multiple of ``n_bw`` (a group's scale must cover whole LUT groups) and divide K.
     Returns (M, K // group_size, B) int64.
     """
     w_bits = _check_int_in("w_bits", w_bits, 1, 8)

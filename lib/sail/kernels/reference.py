@@ -1,6 +1,6 @@
 """Plain-maths twins of every kernel in :mod:`sail.kernels` (slow, obvious, for tests only).
 
-Each function reads like SPEC section 2; none shares code with the fast kernels it checks,
+Each function reads like the equations of docs/simulator.md; none shares code with the fast kernels it checks,
 except the argument conventions.
 """
 

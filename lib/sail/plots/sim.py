@@ -33,24 +33,61 @@ COMPONENT_LABELS = {
 }
 
 
+MODEL_ORDER = ("smollm2-135m", "llama2-7b", "llama3-8b", "llama2-13b", "llama2-70b")  # by parameter count
+
+
+def by_size(models) -> list[str]:
+    """Models ordered by size (known ones first, smallest first), unknown ones after, sorted."""
+    models = set(models)
+    return [m for m in MODEL_ORDER if m in models] + sorted(models - set(MODEL_ORDER))
+
+
 def plot_speedup(df: pd.DataFrame):
-    """fig06: SAIL / CPU tokens/s vs batch, one panel per context, one line per model x w_bits."""
+    """fig06: SAIL / CPU tokens/s vs batch. One row of panels per CPU baseline (the headline is a range
+    over them), one column per model (by size); colour = weight bits (<= 4 hues), line style = context.
+
+    ``df`` is the sim stage's ``speedup_baselines.csv`` (baseline, model, w_bits, batch, context,
+    speedup_vs_cpu); a table without a ``baseline`` column is drawn as one baseline.
+    """
     apply_style()
-    s = df[df.system == "sail"]
-    contexts = sorted(s.context.unique())
-    fig, axes = plt.subplots(1, len(contexts), figsize=(DOUBLE_COLUMN_IN, 2.6), sharey=True, squeeze=False)
-    for ax, ctx in zip(axes[0], contexts):
-        d = s[s.context == ctx]
-        for (model, w), g in d.groupby(["model", "w_bits"], sort=True):
-            g = g.sort_values("batch")
-            ax.plot(g.batch, g.speedup_vs_cpu, marker="o", ms=2.5, lw=1, label=f"{model} w{w}")
-        ax.axhline(PAPER_SPEEDUP, color="k", ls="--", lw=0.8)
-        ax.text(1, PAPER_SPEEDUP, " paper: up to 10.7x", va="bottom", fontsize=6)
-        ax.set_xscale("log", base=2)
-        ax.set_xlabel("batch")
-        ax.set_title(f"context {ctx}")
-    axes[0][0].set_ylabel("speedup over CPU (x)")
-    axes[0][-1].legend(fontsize=5, ncol=2, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    import seaborn as sns
+
+    if "baseline" not in df.columns:
+        df = df[df.system == "sail"].assign(baseline="CPU")
+    baselines = sorted(df.baseline.unique(), key=lambda b: -df[df.baseline == b].speedup_vs_cpu.max())
+    models = by_size(df.model.unique())
+    bits = sorted(df.w_bits.unique())
+    colours = dict(zip(bits, sns.color_palette("colorblind", 8)))
+    styles = dict(zip(sorted(df.context.unique()), ["-", "--", ":", "-."]))
+    fig, axes = plt.subplots(len(baselines), len(models), figsize=(DOUBLE_COLUMN_IN, 1.35 * len(baselines) + 0.6),
+                             sharex=True, sharey=True, squeeze=False)
+    for i, base in enumerate(baselines):
+        for j, model in enumerate(models):
+            ax = axes[i, j]
+            d = df[(df.baseline == base) & (df.model == model)]
+            for (w, ctx), g in d.groupby(["w_bits", "context"], sort=True):
+                g = g.sort_values("batch")
+                ax.plot(g.batch, g.speedup_vs_cpu, color=colours[w], ls=styles[ctx], marker="o", ms=1.8, lw=0.9)
+            ax.axhline(PAPER_SPEEDUP, color="0.15", ls=(0, (1, 1)), lw=0.9)
+            ax.set_xscale("log", base=2)
+            ax.set_yscale("log")
+            if i == 0:
+                ax.set_title(model, fontsize=7)
+            if i == len(baselines) - 1:
+                ax.set_xlabel("batch")
+            if len(d):
+                ax.text(0.97, 0.04, f"max {d.speedup_vs_cpu.max():.3g}x", transform=ax.transAxes, ha="right",
+                        va="bottom", fontsize=5.5)
+        axes[i, 0].set_ylabel("speedup (x)", fontsize=6.5)
+        axes[i, -1].annotate(f"vs {base}", xy=(1.04, 0.5), xycoords="axes fraction", rotation=270, ha="left",
+                             va="center", fontsize=6)
+    handles = [plt.Line2D([], [], color=c, label=f"w{w}") for w, c in colours.items()]
+    handles += [plt.Line2D([], [], color="0.3", ls=ls, label=f"context {c}") for c, ls in styles.items()]
+    handles += [plt.Line2D([], [], color="0.15", ls=(0, (1, 1)), lw=0.9, label="paper: up to 10.7x")]
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=6, frameon=False,
+               bbox_to_anchor=(0.5, -0.01))
+    fig.suptitle("SAIL speedup over each CPU baseline (rows); a8, default SAIL description", fontsize=7.5)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig
 
 
@@ -110,8 +147,9 @@ def plot_breakdown(df: pd.DataFrame, model: str, w_bits: int, context: int, hws=
     return fig
 
 
-def plot_sensitivity(sens: pd.DataFrame, params: list[str]):
-    """fig11: distribution of the speedup over the grid per value of each parameter, 10.7x marked."""
+def plot_sensitivity(sens: pd.DataFrame, params: list[str], baseline: str = ""):
+    """fig11: distribution of the speedup over the grid per value of each parameter, 10.7x marked.
+    ``baseline`` names the CPU baseline the speedups are taken against (shown in the title)."""
     apply_style()
     ncols = min(len(params), 5)
     nrows = -(-len(params) // ncols)
@@ -137,8 +175,8 @@ def plot_sensitivity(sens: pd.DataFrame, params: list[str]):
         row[0].set_ylabel("SAIL / CPU (x)")
     r = sens.iloc[0]
     fig.suptitle(
-        f"{r.model}, w{r.w_bits}a{r.a_bits}; each box spans all other grid values (incl. batch and "
-        f"context); dashed: paper 10.7x",
+        f"{r.model}, w{r.w_bits}a{r.a_bits}{'; vs CPU baseline: ' + baseline if baseline else ''}; each box spans "
+        f"all other grid values (incl. batch and context); dashed: paper 10.7x",
         fontsize=7,
     )
     fig.tight_layout()

@@ -1,4 +1,4 @@
-"""Bit-plane activation patterns of a LUT-GEMV (SPEC section 2; paper section 2.2 as reconstructed).
+"""Bit-plane activation patterns of a LUT-GEMV (SAIL's pattern-aware LUT, docs/simulator.md).
 
 For a token ``x`` quantised to ``a_bits``-bit integers ``X`` (K channels), LUT group ``j`` holds the
 channels ``j*n_bw .. j*n_bw + n_bw - 1`` and bit-plane ``i`` (0 = LSB) presents the ``n_bw``-bit
@@ -6,7 +6,7 @@ pattern
 
     p[j, i] = sum_t bit_i(code(X[j*n_bw + t])) << t,
 
-i.e. channel ``t`` of the group is bit ``t`` of the pattern (the table index of SPEC section 2).
+i.e. channel ``t`` of the group is bit ``t`` of the pattern (the LUT index of the weight-LUT).
 ``code`` is the ``a_bits``-bit word that the data-feeding module shifts out:
 
 - ``twos_complement`` (SAIL's default): ``X mod 2**a_bits``; the MSB plane carries weight

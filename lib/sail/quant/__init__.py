@@ -1,4 +1,4 @@
-"""Weight and activation quantisation (SPEC section 2): W ~ s * (Q - z) per group of `group_size` channels."""
+"""Weight and activation quantisation: W ~ s * (Q - z) per group of `group_size` channels."""
 
 from sail.quant.act import check_a_bits, dequantize_activations, quantize_activations
 from sail.quant.core import QuantLinear, check_group_size, check_w_bits

@@ -1,4 +1,4 @@
-"""Per-token signed activation quantisation (SPEC section 2): ``x ~ s_x * X``, ``X`` two's complement.
+"""Per-token signed activation quantisation: ``x ~ s_x * X``, ``X`` two's complement.
 
 Each token (row of ``x``) gets one scale ``s_x = max|x| / (2**(a_bits-1) - 1)``; codes are
 ``round(x / s_x)`` in ``-(2**(a_bits-1) - 1) .. 2**(a_bits-1) - 1`` (symmetric, so the most negative

@@ -1,6 +1,6 @@
 """The quantised-linear-layer record every stage exchanges, and the argument checks shared by all.
 
-Notation (SPEC section 2): integer codes ``Q`` (M x K, unsigned ``0 .. 2**w_bits - 1``), a scale
+Notation (as in docs/simulator.md): integer codes ``Q`` (M x K, unsigned ``0 .. 2**w_bits - 1``), a scale
 ``s`` and zero-point ``z`` per row and group of ``group_size`` input channels, ``W ~ s * (Q - z)``.
 """
 

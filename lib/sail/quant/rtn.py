@@ -1,6 +1,6 @@
 """Round-to-nearest (RTN) weight quantisation, ``W ~ s * (Q - z)`` per group of ``group_size`` channels.
 
-SPEC section 2. Codes ``Q`` are unsigned ``0 .. 2**w_bits - 1``; one scale ``s`` and one zero-point
+sail.quant.core notation. Codes ``Q`` are unsigned ``0 .. 2**w_bits - 1``; one scale ``s`` and one zero-point
 ``z`` (in code units) per row and group.
 
 Asymmetric (default): min/max of each group, with 0 forced into the range (as GPTQ's quantiser

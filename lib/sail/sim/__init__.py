@@ -1,4 +1,4 @@
-"""Analytical, command-level simulator of SAIL's near-cache C-SRAM and its baselines (SPEC section 6).
+"""Analytical, command-level simulator of SAIL's near-cache C-SRAM and its baselines (docs/simulator.md).
 
 ``load_hw(path)`` reads a ``config/hw/*.yaml`` description; ``simulate(hw, model=..., w_bits=...,
 a_bits=..., batch=..., context=..., overrides=None)`` returns a :class:`SimResult` with tokens/s, the

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
+from sail.sim.capacity import require_fit, scaled_params
 from sail.sim.engine import BREAKDOWN_KEYS, evaluate
 from sail.sim.hw import HwConfig, load_hw  # noqa: F401  (re-exported)
 from sail.sim.models import LAYER_TYPES, get_model
@@ -131,7 +132,7 @@ def simulate(
     group_size: int = 128,
     prt: pd.DataFrame | None = None,
 ) -> SimResult:
-    """Simulate one decode step of ``model`` on ``hw`` (SPEC section 6). See :mod:`sail.sim.engine`.
+    """Simulate one decode step of ``model`` on ``hw`` (docs/simulator.md). See :mod:`sail.sim.engine`.
 
     ``overrides`` maps hardware keys (``"csram.arrays_per_slice"``, ``"op_profile"``) to values;
     ``prt`` is the profiling stage's PRT table (SAIL only; None = no pattern reuse).
@@ -143,6 +144,12 @@ def simulate(
         raise ValueError(f"context must be a non-negative integer, got {context!r}")
     spec = get_model(model)
     hw2 = hw.with_overrides(overrides)
+    # Capacity: a configuration that fits nowhere raises CapacityError naming it; a GPU configuration
+    # that needs several devices runs at their tensor-parallel rates (sail.sim.capacity).
+    if hw2.system == "gpu" or "memory.capacity_gb" in hw2.params:
+        placed = require_fit(hw2, spec, w_bits, batch, context, group_size)
+        scaled = scaled_params(hw2, placed["n_devices"], placed["tp_efficiency"])
+        hw2 = hw2.with_overrides({k: float(v) for k, v in scaled.items()}) if placed["n_devices"] > 1 else hw2
     prt_arr = None
     if hw2.system == "sail" and prt is not None:
         types = [t for t, *_ in spec.gemv_layers()]

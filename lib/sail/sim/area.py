@@ -10,7 +10,7 @@ from sail.sim.hw import HwConfig
 def area_breakdown(hw: HwConfig) -> pd.DataFrame:
     """Rows (component, mm2 for the chip, % of the LLC area) for both readings of 'the arrays'.
 
-    The paper's 2 % is against an unknown denominator (sail_paper 1.2); we report it against the LLC
+    The paper's 2 % is against an unknown denominator (not in the abstract); we report it against the LLC
     area at the same CACTI node (22 nm), the only area we can compute consistently. Component areas
     come from the description (``csram.*``, ``dfm.*``). ``arrays_repurposed = 1`` means the C-SRAM arrays
     are LLC ways given compute peripherals, so they add no area; the row with extra arrays is reported

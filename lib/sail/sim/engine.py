@@ -1,4 +1,4 @@
-"""Whole-model decode: per-layer costs from primitives, summed over one decode step (SPEC section 6).
+"""Whole-model decode: per-layer costs from primitives, summed over one decode step (docs/simulator.md).
 
 Structure, PIMeval-style: parameters come from :class:`~sail.sim.hw.HwConfig`; operation counts from
 :mod:`sail.sim.opcount` (the same formulas the kernels' counters are tested against); primitive
@@ -388,7 +388,7 @@ def _gemv_pim_bitserial(p, opts, m, k, w_bits, a_bits, batch, group_size, prt):
 
 def _gemv_pim_lut(p, opts, m, k, w_bits, a_bits, batch, group_size, prt):
     """BFree-style: each MAC as ``c = ceil(max(w,a)/lut_bits)`` chunks: c^2 LUT reads, c^2-c shifts and
-    c^2-1 adds, plus one accumulate (dovedevic PIMeval LUT formulas, anchors A.3.4), one op per engine cycle.
+    c^2-1 adds, plus one accumulate (PIMeval LUT fork, pimPerfEnergyLUT.cpp), one op per engine cycle.
     """
     f = p["pim.clock_ghz"] * 1e9
     engines = p["llc.slices"] * p["pim.arrays_per_slice"] * p["pim.lanes_per_engine"]

@@ -5,12 +5,14 @@ from __future__ import annotations
 import itertools
 import time
 
+import numpy as np
 import pandas as pd
 
 from sail.claims import ClaimResult
 from sail.sim import profiles
 from sail.sim.api import sweep
 from sail.sim.area import area_breakdown, overhead_pct
+from sail.sim.capacity import place, scaled_params
 from sail.sim.engine import BREAKDOWN_KEYS
 from sail.sim.hw import HwConfig, hw_table
 from sail.sim.models import get_model
@@ -36,7 +38,10 @@ def decode_table(
     """decode.csv: every system on every workload point, with bounds and breakdown (``*_s``)."""
     out = []
     for hw in sorted(hws, key=lambda h: h.name):
-        df = sweep(hw, grid, group_size=group_size, prt=prt if hw.system == "sail" else None)
+        pts = capacity_points(hw, grid, group_size)[0].reset_index(drop=True)
+        rates = [c for c in pts.columns if c in hw.params]  # scaled GPU rates of multi-GPU rows
+        df = sweep(hw, pts[KEYS + rates], group_size=group_size, prt=prt if hw.system == "sail" else None)
+        df = df.drop(columns=rates).join(pts[CAPACITY_COLUMNS])
         df["hw"] = hw.name
         out.append(df)
     df = pd.concat(out, ignore_index=True)
@@ -54,7 +59,39 @@ def decode_table(
         "dram_bytes",
     ]
     extra = [c for c in ("prt_avoided_fraction", "csram_max_passes") if c in df.columns]
-    return df[cols + extra].sort_values(["hw", *KEYS]).reset_index(drop=True)
+    return df[cols + CAPACITY_COLUMNS + extra].sort_values(["hw", *KEYS]).reset_index(drop=True)
+
+
+CAPACITY_COLUMNS = ["memory_bytes", "capacity_bytes", "n_devices", "tp_efficiency"]
+
+
+def capacity_points(hw: HwConfig, grid: pd.DataFrame, group_size: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split ``grid`` into the configurations that fit ``hw``'s memory and those that do not.
+
+    Feasible rows carry :data:`CAPACITY_COLUMNS` and, for a GPU that needs several devices, the scaled
+    rate parameters (sail.sim.capacity) as sweep columns. Infeasible rows are returned separately with
+    their footprint, never simulated (no throughput, no price).
+    """
+    parts = []
+    for model, g in grid.groupby("model", sort=True):
+        r = place(hw, get_model(model), g.w_bits.to_numpy(), g.batch.to_numpy(), g.context.to_numpy(), group_size)
+        g = g.copy()
+        for c in CAPACITY_COLUMNS + ["fits"]:
+            g[c] = np.broadcast_to(r[c], (len(g),))
+        parts.append(g)
+    allp = pd.concat(parts).sort_index()
+    fit, nofit = allp[allp.fits].drop(columns="fits"), allp[~allp.fits].drop(columns="fits")
+    if hw.system == "gpu" and len(fit):
+        for k, v in scaled_params(hw, fit.n_devices.to_numpy(), fit.tp_efficiency.to_numpy()).items():
+            fit[k] = v
+    return fit, nofit.assign(hw=hw.name)
+
+
+def infeasible_table(hws: list[HwConfig], grid: pd.DataFrame, group_size: int) -> pd.DataFrame:
+    """Configurations that fit in no memory a description offers (``n_devices`` = 0), all systems."""
+    cols = ["hw", *KEYS, "memory_bytes", "capacity_bytes"]
+    parts = [capacity_points(hw, grid, group_size)[1][cols] for hw in sorted(hws, key=lambda h: h.name)]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
 
 
 def speedup_table(decode: pd.DataFrame, base_hw: str = "graviton2") -> pd.DataFrame:
@@ -63,6 +100,44 @@ def speedup_table(decode: pd.DataFrame, base_hw: str = "graviton2") -> pd.DataFr
     df = decode.join(base, on=KEYS)
     df["speedup_vs_cpu"] = df.tokens_per_s / df.cpu_tokens_per_s
     return df[["system", "hw", *KEYS, "tokens_per_s", "cpu_tokens_per_s", "speedup_vs_cpu"]]
+
+
+def baseline_speedups(decode: pd.DataFrame, sail_hw: str, baselines: dict[str, str]) -> pd.DataFrame:
+    """SAIL's speedup over every CPU baseline at the same workload point (long table, one row per baseline).
+
+    ``baselines`` maps a CPU description (``hw`` of the decode table) to its label, e.g.
+    ``{"graviton2_reunpack": "re-unpack per token", ...}``. Raises ``ValueError`` naming a missing one.
+    """
+    sail = decode[decode.hw == sail_hw]
+    if sail.empty:
+        raise ValueError(f"no rows of {sail_hw!r} in the decode table")
+    out = []
+    for hw, label in baselines.items():
+        base = decode[decode.hw == hw]
+        if base.empty:
+            raise ValueError(f"CPU baseline {hw!r} has no rows in the decode table; hw: {sorted(decode.hw.unique())}")
+        b = base.set_index(KEYS).tokens_per_s.rename("cpu_tokens_per_s")
+        d = sail[["hw", *KEYS, "tokens_per_s"]].join(b, on=KEYS, how="inner")
+        d.insert(0, "baseline_hw", hw)
+        d.insert(1, "baseline", label)
+        d["speedup_vs_cpu"] = d.tokens_per_s / d.cpu_tokens_per_s
+        out.append(d)
+    return pd.concat(out, ignore_index=True)
+
+
+def baseline_range(table: pd.DataFrame, ratio: str = "speedup_vs_cpu", by: str = "baseline") -> pd.DataFrame:
+    """The maximum of ``ratio`` per baseline with its configuration (one row per baseline, lowest first)."""
+    table = table.reset_index(drop=True)  # idxmax labels must be unique
+    rows = table.loc[table.groupby(by, sort=True)[ratio].idxmax()]
+    return rows.sort_values(ratio).reset_index(drop=True)
+
+
+def range_sentence(best: pd.DataFrame, ratio: str, label_col: str = "baseline", keys=KEYS) -> str:
+    """"Over the CPU baselines the maximum ranges 7.3x (llama.cpp-like ...) to 20.8x (re-unpack ...)"."""
+    parts = [f"{r[label_col]}: {r[ratio]:.3g}x at " + ", ".join(f"{k}={r[k]}" for k in keys if k in r.index)
+             for _, r in best.iterrows()]
+    lo, hi = best[ratio].min(), best[ratio].max()
+    return f"Over the {len(best)} CPU baselines the maximum ranges {lo:.3g}x to {hi:.3g}x ({'; '.join(parts)})."
 
 
 def sensitivity_grid(

@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 SYSTEMS = ("cpu", "sail", "gpu", "pim_bitserial", "pim_lut", "pim_dram")
-SOURCE_RE = re.compile(r"^(paper(:.*)?|other:.+|assumption:.+)$")
+SOURCE_RE = re.compile(r"^(paper(:.*)?|other:.+|measured:.+|assumption:.+)$")
 
 
 class HwError(ValueError):
@@ -104,7 +104,7 @@ def _check_param(key: str, p, where: str, numeric: bool) -> Param:
         raise HwError(f"{where}: {key} has unknown fields {sorted(extra)}")
     if not SOURCE_RE.match(str(p["source"])):
         raise HwError(
-            f"{where}: {key} source {p['source']!r} must be paper, other:<citation> or assumption:<why>"
+            f"{where}: {key} source {p['source']!r} must be paper, other:<citation>, measured:<table> or assumption:<why>"
         )
     v = p["value"]
     if numeric:

@@ -1,4 +1,4 @@
-"""Decoder shapes of the simulated models (SPEC section 3). Each block has seven GEMV layers."""
+"""Decoder shapes of the simulated models. Each block has seven GEMV layers."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Operation counts of one LUT-GEMV, in one place (SPEC section 2).
+"""Operation counts of one LUT-GEMV, in one place (docs/simulator.md).
 
 The simulator charges cycles for these counts and the kernels' counters are tested against them,
 so the two cannot drift apart.

@@ -1,16 +1,16 @@
-"""Bit-serial primitive costs under selectable profiles (anchors_pim_cost.md A.3, A.4, A.6).
+"""Bit-serial primitive costs under selectable profiles (sources: docs/sources.md).
 
 A profile turns an operation on ``n``-bit operands, executed bit-serially across every bit line of an
 array at once, into array cycles. Three published cost models are offered because they differ by ~3x
 for a multiply, and that spread is the modelling uncertainty fig11 sweeps:
 
 ``neural_cache``       Neural Cache (ISCA'18): add ``n + 1``, multiply ``n^2 + 5n - 2`` [formulas unverified
-                       against the PDF, anchors A.6].
+                       against the paper body, arXiv 1805.03718].
 ``pimeval_bitsimd_v``  PIMeval BitSIMD-V micro-programs: row reads R and writes W per op (tables in
                        ``libpimeval/src/pimPerfEnergyTables.cpp``); on SRAM one row access = one cycle and
-                       the logic steps L overlap with the row accesses (anchors A.6 column "row ops = R + W").
+                       the logic steps L overlap with the row accesses (row ops = R + W).
 ``gem_forge``          Infinity Stream's ``MLCPUMManager::getComputeLat``: add ``n``, multiply ``n^2/2``,
-                       FP ops ``n^2`` (anchors A.4).
+                       FP ops ``n^2`` (github.com/jingyao-zhang/gem-forge-gem5, PUMEngine.cc).
 
 All functions accept numpy arrays for ``n`` (vectorised sweeps).
 """
@@ -40,7 +40,7 @@ def _profile(name) -> Profile:
 
 # ---- PIMeval BitSIMD-V operation counts {R, W, L}: the closed forms that fit its tables exactly -----
 def pimeval_rwl(op: str, n):
-    """(reads, writes, logic) of one PIMeval BitSIMD-V command on ``n``-bit integers (anchors A.3.2)."""
+    """(reads, writes, logic) of one PIMeval BitSIMD-V command on ``n``-bit integers (PIMeval tables)."""
     n = np.asarray(n)
     if op in ("add", "sub"):
         return 2 * n, n, 3 * n + 1
@@ -113,7 +113,7 @@ def convert_cycles(profile, a_bits):
     """In-array FP32 <-> a_bits integer conversion of one element per bit line.
 
     One FP32 multiply by the scale, then normalise/round as one 32-bit add-class pass.
-    SHORTCUT(convert): SAIL's conversion algorithm is unknown (sail_paper 2.3); this is the obvious
+    SHORTCUT(convert): SAIL's conversion algorithm is not in the paper's abstract; this is the obvious
     bit-serial recipe, and fig12 shows it against the CPU's SIMD cost.
     """
     return fp32_mul_cycles(profile) + add_cycles(profile, 32) + 0 * np.asarray(a_bits, dtype=float)
