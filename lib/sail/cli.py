@@ -400,7 +400,15 @@ def _emit(out, text: str) -> None:
 
 SUBCOMMANDS: dict[str, tuple[Callable, Callable, str]] = {
     "simulate": (_simulate_args, _simulate_run, "simulate one decode design point (sail.sim)"),
+    "generate": (lambda p: _generate().cli_args(p), lambda a: _generate().cli_run(a),
+                 "greedy SmolLM2 decode through the LUT kernels vs llama-bench (sail.kernels.generate)"),
 }
+
+
+def _generate():
+    from sail.kernels import generate
+
+    return generate
 
 
 def build_parser() -> argparse.ArgumentParser:

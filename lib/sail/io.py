@@ -195,29 +195,39 @@ def set_threads(n_threads: int) -> None:
     numba.set_num_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS))
 
 
-def write_report_table(df: pd.DataFrame, paths: dict[str, str | os.PathLike], caption: str = "") -> None:
-    """Write one figure-table in every requested format: ``{"csv": ..., "md": ..., "tex": ...}``.
+TABLE_FORMATS = ("csv", "md", "tex", "html")
 
-    The markdown and LaTeX forms are for reading and pasting; the CSV is the one compared against
-    ``data/reference/``.
+
+def report_table_paths(output) -> dict[str, str]:
+    """The table forms a Snakemake job's ``output`` names (``csv``, ``md``, ``tex``, ``html``), for
+    :func:`write_report_table`."""
+    return {ext: str(output[ext]) for ext in TABLE_FORMATS if ext in output.keys()}
+
+
+def write_report_table(df: pd.DataFrame, paths: dict[str, str | os.PathLike], caption: str = "",
+                       split_by: str | None = None) -> None:
+    """Write one figure-table in every requested format: ``{"csv": ..., "md": ..., "tex": ..., "html": ...}``.
+
+    The CSV is the one compared against ``data/reference/``; Markdown, LaTeX and HTML are for reading,
+    pasting into a two-column paper and the Snakemake report (:mod:`sail.tables`). ``split_by`` names a
+    column whose values each get their own LaTeX float (a long table would not fit a page).
     """
-    unknown = set(paths) - {"csv", "md", "tex"}
+    from sail import tables
+
+    unknown = set(paths) - set(TABLE_FORMATS)
     if unknown:
-        raise ValueError(f"unknown table formats {sorted(unknown)}; use csv, md, tex")
+        raise ValueError(f"unknown table formats {sorted(unknown)}; use {', '.join(TABLE_FORMATS)}")
     if "csv" in paths:
         write_table(df, paths["csv"])
-    # Blank, not "nan", for cells a row does not have (e.g. the bit width of the fp32 reference).
-    shown = df.astype(object).where(df.notna(), None)
     if "md" in paths:
         with atomic_write(paths["md"]) as fh:
-            if caption:
-                fh.write(f"{caption}\n\n")
-            fh.write(shown.to_markdown(index=False, floatfmt=".4g", missingval=""))
-            fh.write("\n")
+            fh.write(tables.to_markdown(df, caption, split_by=split_by))
     if "tex" in paths:
         with atomic_write(paths["tex"]) as fh:
-            fh.write(df.to_latex(index=False, float_format=lambda v: f"{v:.4g}", caption=caption or None,
-                                 escape=True, na_rep=""))
+            fh.write(tables.to_latex(df, caption, label=Path(paths["tex"]).stem.replace("_", "-"), split_by=split_by))
+    if "html" in paths:
+        with atomic_write(paths["html"]) as fh:
+            fh.write(tables.to_html(df, caption, title=Path(paths["html"]).stem))
 
 
 def to_repo_root(start: str | os.PathLike | None = None) -> Path:

@@ -105,3 +105,10 @@ def test_binary_that_was_not_built_is_named(tmp_path):
 def test_failed_build_command_reports_its_exit_code_and_output():
     with pytest.raises(RuntimeError, match=r"(?s)exit code 3.*boom"):
         llamacpp._run(["sh", "-c", "echo boom; exit 3"], {})
+
+
+@pytest.mark.parametrize("isa", ["amx int8", "-mavx", "AMX", ""])
+def test_disabled_isa_must_be_a_plain_name(tmp_path, isa, monkeypatch):
+    monkeypatch.setattr(llamacpp, "check_tools", lambda: None)
+    with pytest.raises(ValueError, match=repr(isa).replace("[", r"\[")):
+        llamacpp.build_llamacpp(tmp_path / "x.tar.gz", tmp_path, ["llama-bench"], disable_isa=[isa])

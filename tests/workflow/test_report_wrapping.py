@@ -22,6 +22,12 @@ def test_every_figure_and_table_rule_is_in_the_report_with_a_caption():
     rules = list(_figure_rules())
     assert any(name == "fig07_cost" for _, name, _ in rules)  # the check sees at least this stage's rules
     for smk, name, body in rules:
+        # the helpers of common.smk: the figure's PNG under "Figures", the table's HTML under "Tables"
+        helper = re.search(r'\*\*report_(figure|table)\("(\w+)"', body)
+        if helper:
+            assert helper.group(2) == name, f"{smk}: rule {name} reports {helper.group(2)}"
+            assert (REPO / "workflow" / "report" / f"{name}.rst").exists(), f"{smk}: {name}: caption missing"
+            continue
         assert "report(" in body, f"{smk}: rule {name} does not wrap its output in report()"
         # report(..., caption="../report/<stem>.rst"); a params `caption=` (the table's own title) is not one
         captions = re.findall(r'caption="([^"]+\.rst)"', body)

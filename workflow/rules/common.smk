@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 # Decisions shared by all rule files (which experiment set runs, where its results go, and the
@@ -9,6 +10,10 @@ LOGS = f"logs/{EXPERIMENT}"
 # The full set writes the artifact's figures/ (stems as in README: Figures and tables); other sets write beside
 # their results so a CI run never overwrites a full run's figures.
 FIG = "figures" if EXPERIMENT == "full" else f"{RES}/figures"
+
+# Notebook jobs draw headless; by hand, JupyterLab's inline backend shows the figures instead
+# (sail.plots.style does not choose a backend). Jobs inherit this process's environment.
+os.environ.update(MPLBACKEND="Agg")
 
 # The real model, extracted from its wheel by the model stage (workflow/rules/model.smk).
 GGUF = f"resources/model/{Path(config['model']['gguf_member']).name}"
@@ -27,8 +32,31 @@ def figure(stem):
 
 
 def table(stem):
-    """The csv, md and tex of one table, e.g. table('tab03_accuracy')."""
-    return {ext: f"{FIG}/{stem}.{ext}" for ext in ("csv", "md", "tex")}
+    """The csv, md, tex and html of one table, e.g. table('tab03_accuracy')."""
+    return {ext: f"{FIG}/{stem}.{ext}" for ext in ("csv", "md", "tex", "html")}
+
+
+# Report categories (workflow/report/workflow.rst describes them): every figure under "Figures",
+# every table once, as HTML, under "Tables"; per-stage categories hold intermediate tables.
+def report_figure(stem, subcategory):
+    """One figure's outputs with its PNG in the report, e.g. **report_figure('fig06_speedup', 'Simulator')."""
+    f = figure(stem)
+    return {
+        "pdf": f["pdf"],
+        "png": report(
+            f["png"],
+            caption=f"../report/{stem}.rst",
+            category="Figures",
+            subcategory=subcategory,
+        ),
+    }
+
+
+def report_table(stem):
+    """One table's outputs with only its HTML form in the report (csv/md/tex are files beside it)."""
+    t = table(stem)
+    t["html"] = report(t["html"], caption=f"../report/{stem}.rst", category="Tables")
+    return t
 
 
 def get_final_outputs():

@@ -80,12 +80,7 @@ rule fig07_cost:
         tpd=f"{RES}/cost/tpd.csv",
         ratios=f"{RES}/cost/tpd_ratios.csv",
     output:
-        pdf=report(
-            figure("fig07_cost")["pdf"],
-            caption="../report/fig07_cost.rst",
-            category="Figures",
-        ),
-        png=figure("fig07_cost")["png"],
+        **report_figure("fig07_cost", "Cost"),
     log:
         notebook=f"{LOGS}/notebooks/fig07_cost.ipynb",
     conda:
@@ -100,13 +95,7 @@ rule tab04_claims:
     input:
         expand(f"{RES}/claims/{{claim_id}}.csv", claim_id=list(PAPER_CLAIMS)),
     output:
-        csv=report(
-            table("tab04_claims")["csv"],
-            caption="../report/tab04_claims.rst",
-            category="Tables",
-        ),
-        md=table("tab04_claims")["md"],
-        tex=table("tab04_claims")["tex"],
+        **report_table("tab04_claims"),
     log:
         f"{LOGS}/cost/tab04_claims.log",
     conda:

@@ -36,7 +36,25 @@ rule kernels_e2e:
         "../scripts/kernels_e2e.py"
 
 
+rule kernels_ggml_timer:
+    # our C++ timer of llama.cpp's GEMVs (lib/sail/kernels/cpp), linked against the pipeline's ggml build
+    input:
+        info=rules.peers_llamacpp_build.output.info,
+        src="lib/sail/kernels/cpp/ggml_gemv_timer.cpp",
+    output:
+        f"{LLAMACPP_ROOT}/ggml_gemv_timer/ggml_gemv_timer",
+    log:
+        "logs/kernels/ggml_timer_build.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/kernels_ggml_timer_build.py"
+
+
 rule kernels_bench:
+    input:
+        timer=rules.kernels_ggml_timer.output[0],
+        llamacpp_info=rules.peers_llamacpp_build.output.info,
     output:
         bench=f"{RES}/kernels/bench.csv",
         machine=f"{RES}/kernels/machine.csv",
@@ -53,8 +71,30 @@ rule kernels_bench:
         "../scripts/kernels_bench.py"
 
 
+rule kernels_stability:
+    input:
+        timer=rules.kernels_ggml_timer.output[0],
+        llamacpp_info=rules.peers_llamacpp_build.output.info,
+    output:
+        f"{RES}/kernels/stability.csv",
+    log:
+        f"{LOGS}/kernels/stability.log",
+    conda:
+        CONDA_ENV
+    # all cores: a timing experiment, like kernels_bench
+    threads: workflow.cores
+    params:
+        stability=stage("kernels")["stability"],
+        group_size=stage("kernels")["bench"]["group_size"],
+        seed=EXP["seed"],
+    script:
+        "../scripts/kernels_stability.py"
+
+
 FINAL_OUTPUTS.extend(
     [
+        f"{RES}/kernels/stability.csv",
+        f"{RES}/kernels/generate.csv",
         f"{RES}/claims/arbitrary_precision.csv",
         f"{RES}/kernels/bench.csv",
         f"{RES}/kernels/e2e.csv",
@@ -80,12 +120,7 @@ rule fig02_lut_example:
     input:
         example=f"{RES}/kernels/lut_example.json",
     output:
-        pdf=report(
-            figure("fig02_lut_example")["pdf"],
-            caption="../report/fig02_lut_example.rst",
-            category="Kernels",
-        ),
-        png=figure("fig02_lut_example")["png"],
+        **report_figure("fig02_lut_example", "Kernels on this CPU"),
     log:
         notebook=f"{LOGS}/notebooks/fig02_lut_example.ipynb",
     conda:
@@ -112,19 +147,34 @@ rule kernels_decode_profile:
         "../scripts/kernels_decode_profile.py"
 
 
+rule kernels_generate:
+    # `sail generate`: SmolLM2 decode through our LUT kernel vs llama-bench on the same GGUF and threads
+    input:
+        gguf=GGUF,
+        llamacpp_info=rules.peers_llamacpp_build.output.info,
+    output:
+        f"{RES}/kernels/generate.csv",
+    log:
+        f"{LOGS}/kernels/generate.log",
+    conda:
+        CONDA_ENV
+    threads: workflow.cores
+    params:
+        generate=stage("kernels")["generate"],
+        workdir=f"{LLAMACPP_ROOT}/requantised",
+    script:
+        "../scripts/kernels_generate.py"
+
+
 rule fig01_motivation:
     input:
+        generate=f"{RES}/kernels/generate.csv",
         breakdown=f"{RES}/kernels/decode_breakdown.csv",
         ceiling=f"{RES}/kernels/compute_ceiling.csv",
         bench=f"{RES}/kernels/bench.csv",
         machine=f"{RES}/kernels/machine.csv",
     output:
-        pdf=report(
-            figure("fig01_motivation")["pdf"],
-            caption="../report/fig01_motivation.rst",
-            category="Kernels",
-        ),
-        png=figure("fig01_motivation")["png"],
+        **report_figure("fig01_motivation", "Kernels on this CPU"),
     log:
         notebook=f"{LOGS}/notebooks/fig01_motivation.ipynb",
     conda:
@@ -138,12 +188,7 @@ rule fig04_kernels:
         bench=f"{RES}/kernels/bench.csv",
         machine=f"{RES}/kernels/machine.csv",
     output:
-        pdf=report(
-            figure("fig04_kernels")["pdf"],
-            caption="../report/fig04_kernels.rst",
-            category="Kernels",
-        ),
-        png=figure("fig04_kernels")["png"],
+        **report_figure("fig04_kernels", "Kernels on this CPU"),
     log:
         notebook=f"{LOGS}/notebooks/fig04_kernels.ipynb",
     conda:
@@ -156,12 +201,7 @@ rule fig05_batching:
     input:
         bench=f"{RES}/kernels/bench.csv",
     output:
-        pdf=report(
-            figure("fig05_batching")["pdf"],
-            caption="../report/fig05_batching.rst",
-            category="Kernels",
-        ),
-        png=figure("fig05_batching")["png"],
+        **report_figure("fig05_batching", "Kernels on this CPU"),
     log:
         notebook=f"{LOGS}/notebooks/fig05_batching.ipynb",
     conda:

@@ -3,7 +3,7 @@
 # per version under resources/ with the system's cmake and g++; the kernels and validate stages
 # link or run the build and record build_info.json's commit and CPU flags with every number.
 LLAMACPP = config["llamacpp"]
-LLAMACPP_ROOT = "resources/llamacpp/" + LLAMACPP["sdist_spec"].split("==")[1]
+LLAMACPP_ROOT = f"resources/llamacpp/{LLAMACPP['sdist_spec'].split('==')[1]}"
 
 
 rule peers_llamacpp_fetch:
@@ -32,7 +32,8 @@ rule peers_llamacpp_build:
         CONDA_ENV
     threads: workflow.cores
     params:
-        root=LLAMACPP_ROOT,
+        root=lambda w, output: str(Path(output.info).parent),
         targets=LLAMACPP["targets"],
+        disable_isa=LLAMACPP["disable_isa"],
     script:
         "../scripts/peers_llamacpp_build.py"

@@ -35,12 +35,7 @@ rule fig03_patterns:
         distinct=f"{RES}/profile/distinct.csv",
         saving=f"{RES}/sim/prt_saving.csv",
     output:
-        pdf=report(
-            figure("fig03_patterns")["pdf"],
-            caption="../report/fig03_patterns.rst",
-            category="Figures",
-        ),
-        png=figure("fig03_patterns")["png"],
+        **report_figure("fig03_patterns", "Activation patterns"),
     log:
         notebook=f"{LOGS}/notebooks/fig03_patterns.ipynb",
     conda:

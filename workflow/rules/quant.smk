@@ -290,13 +290,7 @@ rule tab03_accuracy:
         rows=QUANT_ACT_ROWS + QUANT_WEIGHT_ROWS + QUANT_COMBINED_ROWS,
         mixed=rules.quant_mixed.output.ppl,
     output:
-        csv=report(
-            table("tab03_accuracy")["csv"],
-            caption="../report/tab03_accuracy.rst",
-            category="Accuracy",
-        ),
-        md=table("tab03_accuracy")["md"],
-        tex=table("tab03_accuracy")["tex"],
+        **report_table("tab03_accuracy"),
         timing=f"{QRES}/ppl_timing.csv",
     log:
         f"{QLOGS}/tab03_accuracy.log",
@@ -318,12 +312,7 @@ rule fig13_mixed_precision:
         assignment=rules.quant_mixed.output.assignment,
         table=table("tab03_accuracy")["csv"],
     output:
-        pdf=figure("fig13_mixed_precision")["pdf"],
-        png=report(
-            figure("fig13_mixed_precision")["png"],
-            caption="../report/fig13_mixed_precision.rst",
-            category="Accuracy",
-        ),
+        **report_figure("fig13_mixed_precision", "Accuracy"),
     log:
         notebook=f"{LOGS}/notebooks/fig13_mixed_precision.ipynb",
     conda:

@@ -155,12 +155,7 @@ rule tab01_hardware:
             "config/hw/{hw}.yaml", hw=stage("sim")["hw"] + [stage("sim")["calib_hw"]]
         ),
     output:
-        **{
-            ext: report(
-                path, caption="../report/tab01_hardware.rst", category="Tables"
-            )
-            for ext, path in table("tab01_hardware").items()
-        },
+        **report_table("tab01_hardware"),
     log:
         f"{LOGS}/sim/tab01_hardware.log",
     conda:
@@ -173,12 +168,7 @@ rule tab01_hardware:
 
 rule tab02_workloads:
     output:
-        **{
-            ext: report(
-                path, caption="../report/tab02_workloads.rst", category="Tables"
-            )
-            for ext, path in table("tab02_workloads").items()
-        },
+        **report_table("tab02_workloads"),
     log:
         f"{LOGS}/sim/tab02_workloads.log",
     conda:
@@ -200,10 +190,7 @@ rule tab05_area:
         hw=f"config/hw/{stage('sim')['sail_hw']}.yaml",
         base="config/hw/graviton2.yaml",
     output:
-        **{
-            ext: report(path, caption="../report/tab05_area.rst", category="Tables")
-            for ext, path in table("tab05_area").items()
-        },
+        **report_table("tab05_area"),
         claim=f"{RES}/claims/area_overhead.csv",
         area=f"{RES}/sim/area.csv",
     log:
@@ -220,12 +207,7 @@ rule fig06_speedup:
     input:
         table=f"{RES}/sim/speedup_baselines.csv",
     output:
-        pdf=report(
-            figure("fig06_speedup")["pdf"],
-            caption="../report/fig06_speedup.rst",
-            category="Figures",
-        ),
-        png=figure("fig06_speedup")["png"],
+        **report_figure("fig06_speedup", "Simulator"),
     log:
         notebook=f"{LOGS}/notebooks/fig06_speedup.ipynb",
     conda:
@@ -238,12 +220,7 @@ rule fig08_pim_compare:
     input:
         table=f"{RES}/sim/decode.csv",
     output:
-        pdf=report(
-            figure("fig08_pim_compare")["pdf"],
-            caption="../report/fig08_pim_compare.rst",
-            category="Figures",
-        ),
-        png=figure("fig08_pim_compare")["png"],
+        **report_figure("fig08_pim_compare", "Simulator"),
     log:
         notebook=f"{LOGS}/notebooks/fig08_pim_compare.ipynb",
     conda:
@@ -256,12 +233,7 @@ rule fig09_ablation:
     input:
         table=f"{RES}/sim/ablation.csv",
     output:
-        pdf=report(
-            figure("fig09_ablation")["pdf"],
-            caption="../report/fig09_ablation.rst",
-            category="Figures",
-        ),
-        png=figure("fig09_ablation")["png"],
+        **report_figure("fig09_ablation", "Simulator"),
     log:
         notebook=f"{LOGS}/notebooks/fig09_ablation.ipynb",
     conda:
@@ -274,12 +246,7 @@ rule fig10_breakdown:
     input:
         table=f"{RES}/sim/decode.csv",
     output:
-        pdf=report(
-            figure("fig10_breakdown")["pdf"],
-            caption="../report/fig10_breakdown.rst",
-            category="Figures",
-        ),
-        png=figure("fig10_breakdown")["png"],
+        **report_figure("fig10_breakdown", "Simulator"),
     log:
         notebook=f"{LOGS}/notebooks/fig10_breakdown.ipynb",
     conda:
@@ -293,12 +260,7 @@ rule fig11_sensitivity:
         table=f"{RES}/sim/sensitivity.csv",
         region=f"{RES}/sim/sensitivity_region.csv",
     output:
-        pdf=report(
-            figure("fig11_sensitivity")["pdf"],
-            caption="../report/fig11_sensitivity.rst",
-            category="Figures",
-        ),
-        png=figure("fig11_sensitivity")["png"],
+        **report_figure("fig11_sensitivity", "Simulator"),
     log:
         notebook=f"{LOGS}/notebooks/fig11_sensitivity.ipynb",
     conda:
@@ -313,12 +275,7 @@ rule fig12_type_conversion:
     input:
         table=f"{RES}/sim/type_conversion.csv",
     output:
-        pdf=report(
-            figure("fig12_type_conversion")["pdf"],
-            caption="../report/fig12_type_conversion.rst",
-            category="Figures",
-        ),
-        png=figure("fig12_type_conversion")["png"],
+        **report_figure("fig12_type_conversion", "Simulator"),
     log:
         notebook=f"{LOGS}/notebooks/fig12_type_conversion.ipynb",
     conda:

@@ -87,12 +87,7 @@ rule fig14_validation:
         table=f"{RES}/validate/cpu_validation.csv",
         summary=f"{RES}/validate/cpu_validation_mape.csv",
     output:
-        pdf=report(
-            figure("fig14_validation")["pdf"],
-            caption="../report/fig14_validation.rst",
-            category="Figures",
-        ),
-        png=figure("fig14_validation")["png"],
+        **report_figure("fig14_validation", "Validation"),
     log:
         notebook=f"{LOGS}/notebooks/fig14_validation.ipynb",
     conda:

@@ -3,4 +3,6 @@ from sail.peers import build_llamacpp
 
 with log_to(snakemake.log[0]):
     p = snakemake.params
-    build_llamacpp(snakemake.input.sdist[0], p.root, list(p.targets), jobs=snakemake.threads)
+    build_llamacpp(
+        snakemake.input.sdist[0], p.root, list(p.targets), jobs=snakemake.threads, disable_isa=list(p.disable_isa)
+    )

@@ -3,7 +3,7 @@
 import pandas as pd
 
 from sail.claims import write_claim
-from sail.io import log_to, write_report_table, write_table
+from sail.io import log_to, report_table_paths, write_report_table, write_table
 from sail.sim import load_hw
 from sail.sim.area import area_breakdown, overhead_pct
 from sail.sim.experiments import area_claim, hardware_table, type_conversion_table, workloads_table
@@ -11,7 +11,7 @@ from sail.sim.experiments import area_claim, hardware_table, type_conversion_tab
 with log_to(snakemake.log[0]):
     pa = snakemake.params
     out = snakemake.output
-    paths = {ext: out[ext] for ext in ("csv", "md", "tex") if ext in out.keys()}
+    paths = report_table_paths(out)
     if pa.table == "tab01_hardware":
         df = hardware_table([load_hw(p) for p in snakemake.input.hw])
         write_report_table(
@@ -19,6 +19,7 @@ with log_to(snakemake.log[0]):
             paths,
             caption="Simulated hardware; every parameter with its source "
             "(inherited parameters are listed under the base description).",
+            split_by="hw",  # one LaTeX float per hardware description: 77 rows do not fit one page
         )
     elif pa.table == "tab02_workloads":
         df = workloads_table(pa.models, pa.w_bits, pa.a_bits, pa.batches, pa.contexts, pa.group_size)

@@ -2,9 +2,10 @@
 
 Measurement hygiene (learnt on our 2-vCPU build machine; T-MAC, arXiv 2407.00088, for the NMSE gate):
 
-* **Out of cache.** Every candidate cycles through enough distinct copies of its weights that the
-  copies total at least ``rotate_factor`` x the L3 size; each call uses the next copy, so a call
-  never finds its weights in the L3 left by the previous one.
+* **Out of cache.** Every candidate cycles through distinct copies of its weights, each call on the
+  next copy. The rotation is sized for the interleaved group: ``n_copies`` x (weight bytes of one
+  repetition of all candidates) >= ``rotate_factor`` x the L3 size, so between two uses of one copy
+  the group has streamed that much and a call never finds its weights in the L3.
 * **Threads pinned.** numba (``numba.set_num_threads``), OpenBLAS (its ``set_num_threads`` entry,
   via ctypes, because numpy reads ``OPENBLAS_NUM_THREADS`` only at import) and torch are set to the
   row's ``threads`` before its group runs. One thread is the headline.
@@ -34,17 +35,18 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from sail.kernels import ggml_timer
 from sail.kernels.act_lut import act_lut_gemv
 from sail.kernels.dequant import dequant_gemv
 from sail.kernels.lut_gemv import lut_gemv_prepared, prepare_wlut
-from sail.kernels.simd import prepare_simd, resolve_impl, simd_gemv
+from sail.kernels.simd import SimdPrepared, bind_gemv, prepare_simd, resolve_impl, simd_gemv
 from sail.quant.packing import PackedLinear
 
 log = logging.getLogger("sail.kernels.bench")
 
 BENCH_COLUMNS = ["kernel", "m", "k", "w_bits", "a_bits", "n_bw", "batch", "threads", "reps", "median_s", "q25_s",
                  "q75_s", "weight_bytes", "dram_read_gbps", "roofline_fraction", "min_s", "per_token_s",
-                 "eff_gbps", "gops", "n_copies", "rel_err"]
+                 "eff_gbps", "gops", "n_copies", "rel_err", "bits_per_weight", "impl", "peer_build"]
 
 # kernel name -> (w_bits is a sweep axis?, a_bits of its activations, description)
 KERNELS = {
@@ -61,6 +63,7 @@ KERNELS = {
     "weight_lut": "numba SAIL weight-LUT, row-broadcast tables, bit-serial int activations (sail.kernels.lut_gemv_prepared)",
 }
 BASELINES = ("numpy_fp32", "torch_fp32", "torch_int8_dynamic")
+# llama.cpp's own GEMVs (sail.kernels.ggml_timer): any "llamacpp_<ggml type>[_plain]" in `kernels`
 
 
 # ---------------------------------------------------------------------------------------------
@@ -236,6 +239,11 @@ class Candidate:
     call: object = field(repr=False)  # call(copy, x) -> y
     x: object = field(repr=False)
     check: object = field(repr=False, default=None)  # () -> relative error vs a float64 reference
+    # peers timed inside their own process: run() returns the seconds of the call (pipe round trip excluded)
+    self_timed: bool = False
+    bits_per_weight: float = float("nan")
+    impl: str = ""
+    peer_build: str = ""
 
     def run(self, i: int):
         return self.call(self.copies[i % len(self.copies)], self.x)
@@ -264,16 +272,43 @@ def _packed_reference(p: PackedLinear, x):
     return dequant_linear(p.codes(), p.scale, p.zero, p.group_size, x)
 
 
+def group_bytes_per_rep(kernels, m, k, w_bits_list, group_size, weight_lut_n_bw, weight_lut_w_bits) -> int:
+    """Weight bytes one interleaved repetition of a batch-1 group streams (all candidates, one call each),
+    from the formats' sizes (fp32, int8, packed planes + 2 float32 per group, the prepared layouts, ggml's
+    bits per weight); it sizes the group's rotation (:func:`run_benchmark`)."""
+    ng = k // group_size
+    mp = -(-m // 64) * 64
+    total = sum(m * k * 4 for kn in ("numpy_fp32", "torch_fp32") if kn in kernels)
+    total += m * k + 8 * m if "torch_int8_dynamic" in kernels else 0
+    for w in w_bits_list:
+        total += sum(m * k * w // 8 + 8 * m * ng for kn in ("dequant", "act_lut_g4", "act_lut_g8") if kn in kernels)
+        total += sum(mp * k * w // 8 + 8 * mp * ng for kn in ("act_lut_simd", "act_lut_simd_portable")
+                     if kn in kernels)
+        if "weight_lut" in kernels and w in weight_lut_w_bits:
+            total += len(weight_lut_n_bw) * mp * (k + 7)
+    for kn in peer_kernels(kernels):
+        total += int(m * k * ggml_timer.TYPE_BPW[ggml_timer.parse_kernel(kn)[0]] / 8)
+    return total
+
+
 def build_candidates(kernels, m, k, w_bits_list, batch, group_size, a_bits, weight_lut_n_bw, l3, rotate_factor, rng,
-                     weight_lut_w_bits):
-    """The candidates of one (shape, batch) group, each with its rotating set of weight copies."""
+                     weight_lut_w_bits, n_copies: int | None = None):
+    """The candidates of one (shape, batch) group, each with its rotating set of weight copies.
+
+    ``n_copies``: copies per candidate (the group-wide rotation of :func:`run_benchmark`); ``None`` sizes
+    each candidate's copies to ``rotate_factor`` x L3 on its own (needed when it runs back to back).
+    """
     import torch
+
+
+    def copies_for(nbytes_one: int) -> int:
+        return int(n_copies) if n_copies is not None else n_copies_for(nbytes_one, l3, rotate_factor)
 
     x = rng.standard_normal((k, batch)).astype(np.float32)
     xi = rng.integers(-(1 << (a_bits - 1)), 1 << (a_bits - 1), size=(k, batch)).astype(np.int64)
     cands = []
     if any(kn in kernels for kn in ("numpy_fp32", "torch_fp32")):
-        nc = n_copies_for(m * k * 4, l3, rotate_factor)
+        nc = copies_for(m * k * 4)
         dense = [rng.standard_normal((m, k), dtype=np.float32) for _ in range(nc)]
         dref = dense[0].astype(np.float64) @ x.astype(np.float64)
         if "numpy_fp32" in kernels:
@@ -290,7 +325,7 @@ def build_candidates(kernels, m, k, w_bits_list, batch, group_size, a_bits, weig
 
         warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*")  # deprecation notice, torch 2.13
 
-        nc = n_copies_for(m * k, l3, rotate_factor)
+        nc = copies_for(m * k)
         mods = []
         w0 = None
         for i in range(nc):
@@ -312,7 +347,7 @@ def build_candidates(kernels, m, k, w_bits_list, batch, group_size, a_bits, weig
         if not packed_kernels and not want_wlut:
             continue
         one = random_packed(rng, m, k, w_bits, group_size)
-        nc = n_copies_for(one.nbytes, l3, rotate_factor)
+        nc = copies_for(one.nbytes)
         copies = [one] + [random_packed(rng, m, k, w_bits, group_size) for _ in range(nc - 1)]
         pref = {}  # float64 reference of copies[0] ("y", on first use) and act_lut_simd's prepared copies
 
@@ -328,14 +363,25 @@ def build_candidates(kernels, m, k, w_bits_list, batch, group_size, a_bits, weig
                 if "prepared" not in pref:
                     # the one-off re-layout at load time is timed here and logged, not in the GEMV's latency
                     t0 = time.perf_counter()
-                    pref["prepared"] = [prepare_simd(c) for c in copies]
+                    p0 = prepare_simd(copies[0])
+                    dt = time.perf_counter() - t0
+                    # the rotation copies are byte copies of the first prepared matrix (speed does not depend
+                    # on the values; re-laying out ~190 random matrices took ~25 s per bit width at 4096^2)
+                    pref["prepared"] = [p0] + [SimdPrepared(wq=p0.wq.copy(), s=p0.s.copy(), sc=p0.sc.copy(),
+                                                            w_bits=p0.w_bits, group_size=p0.group_size, m=p0.m,
+                                                            k=p0.k) for _ in copies[1:]]
                     log.info("act_lut_simd prepare, %dx%d w_bits %d: %.2f ms per matrix (auto path here: %s)", m, k,
-                             w_bits, (time.perf_counter() - t0) / len(copies) * 1e3, resolve_impl("auto"))
+                             w_bits, dt * 1e3, resolve_impl("auto"))
                 prepared = pref["prepared"]
                 impl = "portable" if kn == "act_lut_simd_portable" else None
                 f = lambda p, xx, impl=impl: simd_gemv(p, xx, impl=impl)  # noqa: E731
-                cands.append(Candidate(kn, w_bits, 32, 4, prepared[0].nbytes, prepared, f, x,
-                                       check_fn(lambda p, xx, pr=prepared[0], f=f: f(pr, xx))))
+                # timed through the bound caller (one numba dispatch per call; bind_gemv says why), bound
+                # after the group's threads are pinned; the check goes through simd_gemv (bit-identical)
+                bound = [bind_gemv(pr, impl) for pr in prepared]
+                xt = np.ascontiguousarray(x.T)
+                cands.append(Candidate(kn, w_bits, 32, 4, prepared[0].nbytes, bound, lambda g, xx: g(xx), xt,
+                                       check_fn(lambda p, xx, pr=prepared[0], f=f: f(pr, xx)),
+                                       impl=resolve_impl(impl)))
                 continue
             if kn == "dequant":
                 f, nb = dequant_gemv, 0
@@ -349,7 +395,7 @@ def build_candidates(kernels, m, k, w_bits_list, batch, group_size, a_bits, weig
             t0 = time.perf_counter()
             wl_copies = [prepare_wlut(copies[0])]
             wl_copies += [prepare_wlut(copies[i % len(copies)])
-                          for i in range(1, n_copies_for(wl_copies[0].nbytes, l3, rotate_factor))]
+                          for i in range(1, copies_for(wl_copies[0].nbytes))]
             log.info("weight_lut prepare, %dx%d w_bits %d: %.2f ms per matrix", m, k, w_bits,
                      (time.perf_counter() - t0) / len(wl_copies) * 1e3)
             exact = (copies[0].codes().astype(np.int64) @ xi).astype(np.float64)
@@ -363,6 +409,49 @@ def build_candidates(kernels, m, k, w_bits_list, batch, group_size, a_bits, weig
     return cands
 
 
+class PeerSet:
+    """llama.cpp candidates living in one :class:`~sail.kernels.ggml_timer.GgmlTimer` process.
+
+    Their weight copies are kept while consecutive groups share the shape and batch (the thread count
+    changes between them), so each shape is quantised and repacked once.
+    """
+
+    def __init__(self, timer: "ggml_timer.GgmlTimer", build: str | None = None):
+        self.timer = timer
+        self.key = None
+        self.handles: dict[str, ggml_timer.PeerHandle] = {}
+        self.build = build or f"ggml {timer.info.get('version', '?')} commit {timer.info.get('commit', '?')}"
+
+    def candidates(self, names, m, k, batch, l3, rotate_factor, seed, n_copies: int | None = None) -> list[Candidate]:
+        if self.key != (m, k, batch):
+            for h in self.handles.values():
+                self.timer.free(h)
+            self.handles = {}
+            self.key = (m, k, batch)
+        cands = []
+        for kn in names:
+            t, repack = ggml_timer.parse_kernel(kn)
+            if kn not in self.handles:
+                bpw = ggml_timer.TYPE_BPW[t]
+                nc = n_copies if n_copies is not None else n_copies_for(int(m * k * bpw / 8), l3, rotate_factor)
+                t0 = time.perf_counter()
+                self.handles[kn] = h = self.timer.add(t, repack, m, k, batch, nc, seed)
+                log.info("%s %dx%d batch %d: %d copies, %.3f bits/weight, %s buffer (repacked: %s), set-up %.1f s", kn,
+                         m, k, batch, nc, h.bits_per_weight, h.buft, h.repacked, time.perf_counter() - t0)
+                if abs(h.bits_per_weight - bpw) > 1e-6:
+                    raise ValueError(f"{kn}: ggml reports {h.bits_per_weight} bits/weight, expected {bpw}")
+            h = self.handles[kn]
+            cands.append(Candidate(
+                kn, ggml_timer.TYPE_W_BITS[t], 8, 0, h.weight_bytes, list(range(h.n_copies)),
+                lambda copy, xx, h=h: self.timer.run(h, copy), None, lambda h=h: self.timer.check(h),
+                self_timed=True, bits_per_weight=h.bits_per_weight, impl=h.buft + ("_repacked" if h.repacked else ""),
+                peer_build=self.build))
+        return cands
+
+    def set_threads(self, n: int) -> None:
+        self.timer.set_threads(n)
+
+
 def time_group(cands, reps: int, progress=None) -> dict[int, list[float]]:
     """Interleaved timing: within each repetition every candidate runs once on its next weight copy."""
     times = {i: [] for i in range(len(cands))}
@@ -374,8 +463,9 @@ def time_group(cands, reps: int, progress=None) -> dict[int, list[float]]:
         for i in seq:
             c = cands[i]
             t0 = time.perf_counter()
-            c.run(rep + 1 + i)
-            times[i].append(time.perf_counter() - t0)
+            r = c.run(rep + 1 + i)
+            dt = time.perf_counter() - t0
+            times[i].append(float(r) if c.self_timed else dt)
         if progress is not None:
             progress.update(1)
     return times
@@ -401,10 +491,20 @@ class BenchConfig:
     threading_layer: str = "workqueue"
 
 
+def peer_kernels(kernels) -> list[str]:
+    """The llama.cpp peers among ``kernels`` (validated: an unknown ggml type raises ``ValueError``)."""
+    peers = [kn for kn in kernels if kn.startswith(ggml_timer.PREFIX)]
+    for kn in peers:
+        ggml_timer.parse_kernel(kn)
+    return peers
+
+
 def check_config(cfg: BenchConfig) -> None:
-    unknown = sorted(set(cfg.kernels) - set(KERNELS))
+    peers = peer_kernels(cfg.kernels)
+    unknown = sorted(set(cfg.kernels) - set(KERNELS) - set(peers))
     if unknown:
-        raise ValueError(f"unknown kernels {unknown}; known: {sorted(KERNELS)}")
+        raise ValueError(f"unknown kernels {unknown}; known: {sorted(KERNELS)} and "
+                         f"{ggml_timer.PREFIX}<type>[_plain] with type in {sorted(ggml_timer.TYPE_W_BITS)}")
     for m, k in list(cfg.shapes) + list(cfg.batch_shapes):
         if k % cfg.group_size or cfg.group_size % 8:
             raise ValueError(f"shape {m}x{k}: K must be a multiple of group_size={cfg.group_size} (itself a multiple of 8)")
@@ -417,14 +517,28 @@ def check_config(cfg: BenchConfig) -> None:
         raise ValueError(f"weight_lut_n_bw must be a non-empty list of integers in 1..8, got {cfg.weight_lut_n_bw!r}")
 
 
-def run_benchmark(cfg: BenchConfig, progress: bool = True):
-    """Run every group of ``cfg``; returns ``(bench DataFrame, machine dict)``."""
+def run_benchmark(cfg: BenchConfig, progress: bool = True, ggml_timer_exe: str | None = None, peer_log=None,
+                  peer_build: str | None = None):
+    """Run every group of ``cfg``; returns ``(bench DataFrame, machine dict)``.
+
+    ``ggml_timer_exe``: the compiled ``ggml_gemv_timer`` (:mod:`sail.kernels.ggml_timer`), required when
+    ``cfg.kernels`` names llama.cpp peers; they are timed in the batch-1 groups, interleaved with ours.
+    ``peer_log``: a file object for the timer's stderr (ggml warnings). ``peer_build``: the text of the
+    peer rows' ``peer_build`` column (default: the ggml version and commit the timer reports).
+    """
     import pandas as pd
     from tqdm import tqdm
 
     check_config(cfg)
+    peers = peer_kernels(cfg.kernels)
+    if peers and not ggml_timer_exe:
+        raise ValueError(f"kernels {peers} need the compiled ggml timer (ggml_timer_exe)")
     select_threading_layer(cfg.threading_layer)
     machine = machine_info()
+    peer_set = None
+    if peers:
+        peer_set = PeerSet(ggml_timer.GgmlTimer(ggml_timer_exe, stderr=peer_log), peer_build)
+        machine.update({f"llamacpp_{key}": val for key, val in peer_set.timer.info.items()})
     l3 = machine["l3_bytes"]
     threads_all = sorted(set(cfg.threads))
     probes = {"start": _probe_bandwidth(cfg.bandwidth_bytes, threads_all)}
@@ -442,8 +556,19 @@ def run_benchmark(cfg: BenchConfig, progress: bool = True):
     bar = tqdm(total=len(groups) * cfg.reps, desc="kernel bench (reps)", disable=not progress, mininterval=5)
     for gi, (m, k, batch, t, wbl) in enumerate(groups):
         rng = np.random.default_rng([cfg.seed, gi])
+        pin_threads(t)  # before building: act_lut_simd binds its serial or parallel runner to it
+        # Rotation sized for the whole group: the candidates run interleaved, so between two uses of one
+        # copy every candidate streams n_copies of its matrices; n_copies x (bytes of one repetition)
+        # >= rotate_factor x L3 keeps every call out of the L3 while holding only ~rotate_factor x L3 of
+        # copies in memory in total (per candidate it took ~18 GB per group with this host's 300 MiB L3).
+        gb = group_bytes_per_rep(cfg.kernels if batch == 1 else [kn for kn in cfg.kernels if kn not in peers], m,
+                                 k, wbl, cfg.group_size, cfg.weight_lut_n_bw, cfg.weight_lut_w_bits) * batch
+        nc = n_copies_for(gb, l3, cfg.rotate_factor)
         cands = build_candidates(cfg.kernels, m, k, wbl, batch, cfg.group_size, cfg.a_bits, cfg.weight_lut_n_bw, l3,
-                                 cfg.rotate_factor, rng, cfg.weight_lut_w_bits)
+                                 cfg.rotate_factor, rng, cfg.weight_lut_w_bits, n_copies=nc)
+        if peer_set is not None and batch == 1:
+            cands += peer_set.candidates(peers, m, k, batch, l3, cfg.rotate_factor, cfg.seed, n_copies=nc)
+            peer_set.set_threads(t)
         pin_threads(t)
         times = time_group(cands, cfg.reps, bar)
         for i, c in enumerate(cands):
@@ -457,11 +582,16 @@ def run_benchmark(cfg: BenchConfig, progress: bool = True):
                 "min_s": float(ts.min()), "per_token_s": med / batch, "eff_gbps": c.weight_bytes / med / 1e9,
                 "gops": 2.0 * m * k * batch / med / 1e9, "n_copies": len(c.copies),
                 "rel_err": c.check() if c.check is not None else float("nan"),
+                "bits_per_weight": (c.bits_per_weight if np.isfinite(c.bits_per_weight)
+                                    else 8.0 * c.weight_bytes / (m * k)),
+                "impl": c.impl, "peer_build": c.peer_build,
             })
         log.info("group %d/%d done: %dx%d batch %d threads %d (%d candidates)", gi + 1, len(groups), m, k, batch,
                  t, len(cands))
         del cands
     bar.close()
+    if peer_set is not None:
+        peer_set.timer.close()
     # A second probe at the end: a neighbour on a shared host can depress either one (seen: 27.5 vs
     # 34.5 GB/s between runs), and the larger is the safer roofline (it never inflates the fraction).
     probes["end"] = _probe_bandwidth(cfg.bandwidth_bytes, threads_all)

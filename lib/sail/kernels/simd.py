@@ -75,8 +75,11 @@ TILE_ROWS = 64  # rows per tile: 4 sub-blocks of 16 rows, one 512-bit int32 accu
 SUB_ROWS = 16
 # software prefetch distance along the weight stream (bytes ahead; 0 = none); a constant, not an
 # environment knob, because it is baked into numba's on-disk cache of the compiled kernel. 256-2048
-# bytes ahead made no measurable difference on the Zen 4 VM (hardware prefetch covers the stream).
-PREFETCH_BYTES = 0
+# bytes ahead made no measurable difference on a Zen 4 VM (hardware prefetch covers the stream), but on
+# the Xeon (Emerald Rapids) VM, where one core's DRAM stream is latency-bound, 4096 bytes ahead made the
+# 4096 x 4096 GEMV 1.45x faster at 2, 3 and 4 bits (0.48 -> 0.33 ms at w2, 0.97 -> 0.64 ms at w4; 3072 to
+# 8192 bytes all within 5 % of each other; measured, docs/kernels.md). Prefetches never change results.
+PREFETCH_BYTES = 4096
 CHUNK = 32  # activations per chunk: 8 groups of 4 = two 64-byte registers of 4 tables each
 REQUIRED_FEATURES = {"avx512": ("avx512f", "avx512bw", "avx512vbmi", "avx512vnni"), "avx2": ("avx2",)}
 IMPLS = ("auto", "avx512", "avx2", "portable")
@@ -533,6 +536,72 @@ def _run_avx2_serial(wq, tabs, s, sc, ts, xs, out, cpg):
 
 
 # ---------------------------------------------------------------------------------------------
+# fused entries: finiteness check, table build and tile loop in ONE numba dispatch per GEMV.
+# Why: the Python-level prologue (array checks, three separate numba dispatches, allocations) took
+# ~0.04 ms back to back but ~0.1 ms when another kernel had run just before (its instructions and data
+# evicted from L1/L2 by the other kernel): the interleaved benchmark charged that to our 2-bit kernel
+# (measured; docs/kernels.md, "A measurement that holds still"). One dispatch keeps the cold part small.
+
+
+@njit(cache=True)
+def _all_finite(xt):
+    for b in range(xt.shape[0]):
+        for i in range(xt.shape[1]):
+            if not np.isfinite(xt[b, i]):
+                return False
+    return True
+
+
+def _make_fused(runner):
+    @njit(cache=True)
+    def fused(wq, s, sc, xt, group_size):
+        if not _all_finite(xt):
+            return np.empty((0, 0), dtype=np.float32)
+        tabs, ts, xs = build_int8_tables(xt, group_size)
+        out = np.empty((xt.shape[0], wq.shape[0] * TILE_ROWS), dtype=np.float32)
+        runner(wq, tabs, s, sc, ts, xs, out, group_size // CHUNK)
+        return out
+
+    return fused
+
+
+_FUSED = {(impl, serial): _make_fused(run) for (impl, serial), run in {
+    ("avx512", True): _run_avx512_serial, ("avx512", False): _run_avx512,
+    ("avx2", True): _run_avx2_serial, ("avx2", False): _run_avx2,
+    ("portable", True): _run_portable_serial, ("portable", False): _run_portable}.items()}
+
+
+def bind_gemv(p: "SimdPrepared", impl: str | None = None, serial: bool | None = None):
+    """A fast caller for one prepared layer: ``f(xt) -> (B, M_padded) float32`` with ``xt`` the
+    activations as a C-contiguous float32 ``(B, K)`` array (one token per row).
+
+    Everything :func:`simd_gemv` checks per call is settled here once (path, thread mode, layout), so a
+    call is a single numba dispatch. Why it matters: right after another kernel has streamed a large
+    matrix, each Python-level step of a call costs ~20 us instead of ~0.4 us (caches and TLB cold; an
+    empty numba dispatch measured 0.4 -> 20 us), which added ~0.1 ms to a 0.6 ms GEMV in the interleaved
+    benchmark. ``serial`` (default: numba's thread count is 1 at bind time) skips the thread pool.
+    Bit-identical to :func:`simd_gemv`. Raises ``ValueError`` for non-finite activations (at the call) and
+    for a wrong ``xt`` (shape/dtype/order).
+    """
+    if not isinstance(p, SimdPrepared):
+        raise ValueError(f"expected a SimdPrepared, got {type(p).__name__}")
+    if serial is None:
+        serial = numba.get_num_threads() == 1
+    fn = _FUSED[resolve_impl(impl), bool(serial)]
+    wq, s, sc, gs, k = p.wq, p.s, p.sc, p.group_size, p.k
+
+    def gemv(xt):
+        if xt.dtype != np.float32 or xt.ndim != 2 or xt.shape[1] != k or not xt.flags.c_contiguous:
+            raise ValueError(f"xt must be a C-contiguous float32 (B, {k}) array, got {xt.dtype} {xt.shape}")
+        out = fn(wq, s, sc, xt, gs)
+        if out.size == 0:
+            raise ValueError("x must be finite (got NaN or inf)")
+        return out
+
+    return gemv
+
+
+# ---------------------------------------------------------------------------------------------
 # entry point
 
 
@@ -556,18 +625,10 @@ def simd_gemv(p, x, impl: str | None = None) -> np.ndarray:
     impl = resolve_impl(impl)
     vec = np.ndim(x) == 1
     xt = check_float_activations(x, p.k)
-    if not np.isfinite(xt).all():  # a NaN/inf would make a table scale NaN and the int8 entries undefined
-        raise ValueError("x must be finite (got NaN or inf)")
-    tabs, ts, xs = build_int8_tables(xt, p.group_size)
-    tiles = p.wq.shape[0]
-    out = np.empty((xt.shape[0], tiles * TILE_ROWS), dtype=np.float32)
-    cpg = p.group_size // CHUNK
     # at one thread, skip numba's thread pool: with the workqueue layer a parallel launch costs ~0.1-0.2 ms
     # of wake-up on this loaded VM (measured), a third of the whole 4096 x 4096 2-bit GEMV
-    if numba.get_num_threads() == 1:
-        run = {"avx512": _run_avx512_serial, "avx2": _run_avx2_serial, "portable": _run_portable_serial}[impl]
-    else:
-        run = {"avx512": _run_avx512, "avx2": _run_avx2, "portable": _run_portable}[impl]
-    run(p.wq, tabs, p.s, p.sc, ts, xs, out, cpg)
+    out = _FUSED[impl, numba.get_num_threads() == 1](p.wq, p.s, p.sc, xt, p.group_size)
+    if out.size == 0:  # a NaN/inf would make a table scale NaN and the int8 entries undefined
+        raise ValueError("x must be finite (got NaN or inf)")
     y = out[:, :p.m].T
     return np.ascontiguousarray(y[:, 0]) if vec else np.ascontiguousarray(y)

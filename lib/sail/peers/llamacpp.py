@@ -202,9 +202,15 @@ def compiler_version(cxx: str = "g++") -> str:
 
 
 def build_llamacpp(
-    sdist_path: str | Path, root: str | Path, targets: list[str], jobs: int = 2
+    sdist_path: str | Path, root: str | Path, targets: list[str], jobs: int = 2,
+    disable_isa: list[str] | tuple[str, ...] = (),
 ) -> LlamaCppBuild:
     """Extract and build ``targets`` under ``root``; write ``root/build_info.json`` last.
+
+    ``disable_isa`` names instruction-set extensions that ``-march=native`` would enable but the
+    host cannot execute (e.g. ``amx-int8`` in a KVM guest whose CPUID reports AMX while using a tile
+    instruction traps); each becomes ``-mno-<isa>`` (GCC lets an explicit ``-mno-`` win over
+    ``-march``), so ggml compiles without that kernel family.
 
     ``build_info.json`` is written only after every target built, so an interrupted build is
     redone by the next run rather than mistaken for a finished one.
@@ -213,6 +219,9 @@ def build_llamacpp(
         raise ValueError("no llama.cpp targets to build")
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
+    for isa in disable_isa:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", isa):
+            raise ValueError(f"not an instruction-set name for -mno-<isa>: {isa!r}")
     check_tools()
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
@@ -224,6 +233,9 @@ def build_llamacpp(
     _, version, commit = extract_vendored(sdist_path, src)
     build = root / "build"
     options = [*CMAKE_OPTIONS, f"-DLLAMA_BUILD_COMMIT={commit}"]
+    if disable_isa:
+        no_isa = " ".join(f"-mno-{isa}" for isa in disable_isa)
+        options += [f"-DCMAKE_C_FLAGS={no_isa}", f"-DCMAKE_CXX_FLAGS={no_isa}"]
     t0 = time.perf_counter()
     env = {**os.environ, "CMAKE_BUILD_PARALLEL_LEVEL": str(jobs)}
     _run(["cmake", "-S", str(src), "-B", str(build), *options], env)
@@ -235,6 +247,7 @@ def build_llamacpp(
         "llamacpp_commit": commit,
         "sdist": Path(sdist_path).name,
         "targets": list(targets),
+        "disabled_isa": list(disable_isa),
         "cmake_options": options,
         "compiler": compiler_version(),
         "cpu_model": cpu_model,

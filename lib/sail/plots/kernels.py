@@ -54,68 +54,113 @@ def fastest_weight_lut(bench: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([bench[bench.kernel != "weight_lut"], best]).sort_index()
 
 
+PEER_PREFIX = "llamacpp_"
+PEER_MARKERS = ["s", "D", "^", "v", "P", "X", "*", "h"]
+# panel (a)/(b) show these of ours (<= 8 hues with the baselines; llama.cpp in black/grey markers)
+FIG04_OURS = ["act_lut_simd", "act_lut_g8", "dequant", "weight_lut"]
+FIG04_BASE = ["numpy_fp32", "torch_int8_dynamic"]
+
+
+def peer_label(kernel: str) -> str:
+    """``llamacpp_q4_0_plain`` -> ``llama.cpp q4_0 (plain)``."""
+    t = kernel[len(PEER_PREFIX):]
+    return "llama.cpp " + (t[:-6] + " (plain)" if t.endswith("_plain") else t)
+
+
+def _bpw(d: pd.DataFrame) -> pd.Series:
+    """Bits per weight incl. scales; older tables without the column: packed bytes over M x K."""
+    if "bits_per_weight" in d:
+        return d.bits_per_weight
+    return d.weight_bytes * 8.0 / (d.m * d.k)
+
+
 def plot_kernels(bench: pd.DataFrame, machine: pd.DataFrame):
-    """fig04: (a) latency vs w_bits at the headline shape, batch 1, 1 thread, with the DRAM roofline;
-    (b) fraction of the measured DRAM roofline per kernel and shape at 2 bits; (c) 2 vs 1 thread.
+    """fig04: (a) latency vs bits per weight (scales included) at the headline shape, batch 1, 1 thread:
+    our kernels against llama.cpp's own GEMVs (the peer) and the DRAM roofline; (b) fraction of the
+    measured DRAM roofline per shape at about 2 bits/weight; (c) 2- vs 1-thread speedup per kernel.
     The weight-LUT is shown at its fastest measured ``n_bw``."""
     apply_style()
     bench = fastest_weight_lut(bench)
+    bench = bench.assign(bpw=_bpw(bench))
     col = _colors()
     m, k = _headline_shape(bench)
     t1 = int(bench.threads.min())
     sel = bench[(bench.m == m) & (bench.k == k) & (bench.batch == 1) & (bench.threads == t1)]
-    fig, axes = plt.subplots(1, 3, figsize=(DOUBLE_COLUMN_IN, 2.6), gridspec_kw={"width_ratios": [1.2, 1.2, 0.8]})
+    peers = sorted(kn for kn in set(bench.kernel) if kn.startswith(PEER_PREFIX))
+    pmark = {kn: PEER_MARKERS[i % len(PEER_MARKERS)] for i, kn in enumerate(peers)}
+    fig, axes = plt.subplots(1, 3, figsize=(DOUBLE_COLUMN_IN, 3.0), gridspec_kw={"width_ratios": [1.3, 1.1, 0.9]})
     ax = axes[0]
-    for kn in PACKED:
-        d = sel[sel.kernel == kn].sort_values("w_bits")
+    for kn in FIG04_OURS:
+        d = sel[sel.kernel == kn].sort_values("bpw")
         if len(d):
-            ax.errorbar(d.w_bits, d.median_s * 1e3, yerr=[(d.median_s - d.q25_s) * 1e3, (d.q75_s - d.median_s) * 1e3],
+            ax.errorbar(d.bpw, d.median_s * 1e3, yerr=[(d.median_s - d.q25_s) * 1e3, (d.q75_s - d.median_s) * 1e3],
                         marker="o", ms=3, lw=1, color=col[kn], label=KERNEL_LABELS[kn], capsize=2)
-    for kn, ls in zip(BASE, ["--", ":", "-."]):
+    for kn, ls in zip(FIG04_BASE, ["--", "-."]):
         d = sel[sel.kernel == kn]
         if len(d):
             ax.axhline(float(d.median_s.iloc[0]) * 1e3, ls=ls, lw=1, color=col[kn], label=KERNEL_LABELS[kn])
-    d = sel[sel.kernel.isin(["act_lut_g8", "dequant", "act_lut_g4"])].drop_duplicates("w_bits").sort_values("w_bits")
+    for kn in peers:
+        d = sel[sel.kernel == kn]
+        if len(d):
+            ax.errorbar(d.bpw, d.median_s * 1e3, yerr=[(d.median_s - d.q25_s) * 1e3, (d.q75_s - d.median_s) * 1e3],
+                        marker=pmark[kn], ms=4, ls="none", color="k", mfc="white" if kn.endswith("_plain") else "k",
+                        capsize=1.5, lw=0.8, label=peer_label(kn))
+    d = sel[sel.kernel.isin(["act_lut_g8", "dequant", "act_lut_g4"])].drop_duplicates("w_bits").sort_values("bpw")
     if len(d):
-        ax.plot(d.w_bits, d.weight_bytes / (d.dram_read_gbps * 1e9) * 1e3, color="k", lw=1.2,
-                label="DRAM roofline (packed bytes / measured BW)")
+        ax.plot(d.bpw, d.weight_bytes / (d.dram_read_gbps * 1e9) * 1e3, color="0.45", lw=1.2,
+                label="DRAM roofline (own bytes / measured BW)")
     ax.set_yscale("log")
-    ax.set_xlabel("weight bits w_bits")
+    ax.set_xlabel("bits per weight (scales included)")
     ax.set_ylabel("latency per GEMV (ms)")
     ax.set_title(f"(a) {m}x{k}, batch 1, {t1} thread")
     fig.legend(*ax.get_legend_handles_labels(), fontsize=5, loc="lower center", ncol=4, frameon=False,
-               bbox_to_anchor=(0.5, -0.02))
+               bbox_to_anchor=(0.5, -0.01))
 
     ax = axes[1]
-    b1 = bench[(bench.batch == 1) & (bench.threads == t1) & ((bench.w_bits == 2) | bench.kernel.isin(BASE))]
+    # about 2 bits per weight: ours at w_bits 2, llama.cpp's 2-bit types; the fp32 baseline for scale
+    b1 = bench[(bench.batch == 1) & (bench.threads == t1)]
+    b1 = b1[((b1.w_bits == 2) & b1.kernel.isin(FIG04_OURS + peers)) | (b1.kernel == "numpy_fp32")]
     shapes = sorted(b1.groupby(["m", "k"]).size().index.tolist())
-    kns = [kn for kn in PACKED + BASE if kn in set(b1.kernel)]
+    kns = [kn for kn in FIG04_OURS + peers + ["numpy_fp32"] if kn in set(b1.kernel)]
     width = 0.8 / max(len(kns), 1)
+    grey = {kn: str(0.15 + 0.6 * i / max(len(peers) - 1, 1)) for i, kn in enumerate(p for p in peers if p in kns)}
     for i, kn in enumerate(kns):
         vals = []
         for s in shapes:
             d = b1[(b1.kernel == kn) & (b1.m == s[0]) & (b1.k == s[1])]
             vals.append(float(d.roofline_fraction.iloc[0]) * 100 if len(d) else np.nan)
-        ax.bar(np.arange(len(shapes)) + (i - len(kns) / 2 + 0.5) * width, vals, width, color=col[kn],
-               label=KERNEL_LABELS[kn])
+        lab = peer_label(kn) if kn in grey else KERNEL_LABELS[kn]
+        if kn in grey:
+            lab += f" ({float(b1[b1.kernel == kn].bpw.iloc[0]):.3g} b/w)"
+        ax.bar(np.arange(len(shapes)) + (i - len(kns) / 2 + 0.5) * width, vals, width,
+               color=grey.get(kn, col.get(kn)), hatch="///" if kn in grey else None, edgecolor="white", lw=0.3,
+               label=lab)
     ax.set_xticks(np.arange(len(shapes)), [f"{a}x{b}" for a, b in shapes], rotation=20)
     ax.set_ylabel("% of DRAM roofline (own bytes)")
-    ax.set_title("(b) batch 1: packed kernels at w2,\nfp32/int8 baselines at their own bits", fontsize=7)
+    ax.set_title("(b) batch 1, about 2 bits/weight", fontsize=8)
+    ax.legend(fontsize=4.5, loc="upper left", frameon=True, framealpha=0.85, ncol=1)
+    ax.set_ylim(0, max(100.0, np.nanmax(b1.roofline_fraction.to_numpy(float) * 100, initial=0)) * 2.3)
 
     ax = axes[2]
     tmax = int(bench.threads.max())
     d1 = sel.set_index(["kernel", "w_bits"]).median_s
     d2 = bench[(bench.m == m) & (bench.k == k) & (bench.batch == 1) & (bench.threads == tmax)]
     d2 = d2.set_index(["kernel", "w_bits"]).median_s
-    both = [i for i in d1.index if i in d2.index and (i[1] in (2, 32, 8))]
+    want = ["act_lut_simd", "dequant", "numpy_fp32"] + peers
+    both = [i for i in d1.index if i in d2.index and i[0] in want and (i[0] in peers or i[1] in (2, 4, 8, 32))]
+    both.sort(key=lambda i: (i[0].startswith(PEER_PREFIX), -i[1], i[0]))
     if tmax != t1 and both:
         ratios = [d1[i] / d2[i] for i in both]
-        ax.barh(range(len(both)), ratios, color=[col[i[0]] for i in both])
-        ax.set_yticks(range(len(both)), [f"{i[0]} w{i[1]}" for i in both], fontsize=5)
+        ax.barh(range(len(both)), ratios, color=["k" if i[0] in peers else col[i[0]] for i in both])
+        short = {"act_lut_simd": "ours SIMD", "dequant": "dequant", "numpy_fp32": "numpy fp32"}
+        ax.set_yticks(range(len(both)), [peer_label(i[0]) if i[0] in peers
+                                         else short[i[0]] + ("" if i[1] == 32 else f" w{i[1]}") for i in both],
+                      fontsize=5)
+        ax.invert_yaxis()
         ax.axvline(1, color="k", lw=0.8)
         ax.set_xlabel(f"speedup {tmax} vs {t1} thread(s)")
-    ax.set_title(f"(c) {tmax} threads")
-    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    ax.set_title(f"(c) {m}x{k}, {tmax} threads")
+    fig.tight_layout(rect=(0, 0.16, 1, 1))
     return fig
 
 
@@ -251,7 +296,7 @@ def plot_lut_example(ex: dict):
     for r in range(m):
         for c in range(k):
             ax.text(c, -r, str(q[r, c]), ha="center", va="center", fontsize=8,
-                    bbox=dict(boxstyle="square", fc=f"C{c // n_bw}", alpha=0.25, ec="none"))
+                    bbox=dict(boxstyle="square,pad=0.25", fc=f"C{c // n_bw}", alpha=0.25, ec="none"))
     for c in range(k):
         ax.text(c, -m - 0.6, str(x[c]), ha="center", va="center", fontsize=8, fontweight="bold")
         for i in range(a_bits):
@@ -260,7 +305,7 @@ def plot_lut_example(ex: dict):
                     color="k" if bit else "0.6")
     for i in range(a_bits):
         sign = "-" if i == a_bits - 1 else "+"
-        ax.text(-1.2, -m - 1.6 - i * 0.8, f"plane {i} ({sign}2^{i})", ha="right", va="center", fontsize=6)
+        ax.text(-1.2, -m - 1.6 - i * 0.8, f"plane {i} ({sign}2^{i})", ha="right", va="center", fontsize=6.5)
     ax.text(-1.2, -m - 0.6, "x", ha="right", va="center", fontsize=7)
     ax.text(-1.2, -(m - 1) / 2, "Q", ha="right", va="center", fontsize=7)
     ax.set_xlim(-4.5, k)
@@ -277,18 +322,19 @@ def plot_lut_example(ex: dict):
             ax.text(x0 + 0.5, y0 + 0.9, f"r{r}, j{j}", ha="center", fontsize=6, color=f"C{j}")
             for p in range(npat):
                 used = p in set(pats[j].tolist())
-                ax.text(x0, y0 - p, format(p, f"0{n_bw}b")[::-1], ha="right", va="center", fontsize=5,
+                ax.text(x0, y0 - p, format(p, f"0{n_bw}b")[::-1], ha="right", va="center", fontsize=6,
                         color="0.4", family="monospace")
                 ax.text(x0 + 0.5, y0 - p, str(tables[r, j, p]), ha="center", va="center", fontsize=7,
                         bbox=dict(boxstyle="square", fc=f"C{j}", alpha=0.35 if used else 0.08, ec="none"))
     ax.set_xlim(-1.2, ng * 1.6)
     ax.set_ylim(-m * (npat + 1.5), 1.6)
-    ax.text(0, -m * (npat + 1.5) + 0.2, "pattern bits shown LSB first (channel order)", fontsize=5, color="0.4")
+    ax.text(-1.2, -m * (npat + 1.5) + 0.2, "pattern p: bits LSB first (channel order);\nshaded: looked up here",
+            fontsize=6, color="0.35", va="top")
 
     ax = fig.add_subplot(gs[2])
     ax.set_title("(3) lookups, shift, accumulate")
     ax.axis("off")
-    rows = []
+    rows = [("", "lookups Tj[p]=value", "shift", "sum")]
     for r in range(m):
         for i in range(a_bits):
             cs = [c for c in ex["contributions"] if c["row"] == r and c["plane"] == i]
@@ -298,40 +344,60 @@ def plot_lut_example(ex: dict):
         rows.append((f"y[{r}]", "", "", ex["result"][r]))
     for n, (a, b, c, d) in enumerate(rows):
         bold = a.startswith("y[")
-        ax.text(0.0, -n, a, fontsize=6, va="center", fontweight="bold" if bold else None)
-        ax.text(0.13, -n, b, fontsize=6, va="center", family="monospace")
-        ax.text(0.78, -n, c, fontsize=6, va="center")
-        ax.text(0.98, -n, f"{d:+d}" if not bold else f"= {d}", fontsize=6, va="center", ha="right",
-                fontweight="bold" if bold else None)
-    ax.text(0.0, -len(rows) - 0.3, f"Q @ x = {ex['check']} (numpy int64): identical. "
-            f"Counters: {ex['counters']['lookups']} lookups, {ex['counters']['zero_skips']} zero skips, "
-            f"{ex['counters']['prt_hits']} PRT hits.", fontsize=5.5, va="center")
+        head = n == 0
+        style = dict(fontsize=6.5, va="center", color="0.35" if head else "k")
+        ax.text(0.0, -n, a, fontweight="bold" if bold else None, **style)
+        ax.text(0.17, -n, b, family=None if head else "monospace", **style)
+        ax.text(0.74, -n, c, **style)
+        ax.text(1.0, -n, d if head else (f"{d:+d}" if not bold else f"= {d}"), ha="right",
+                fontweight="bold" if bold else None, **style)
+    ax.text(0.0, -len(rows) - 0.2, f"Q @ x = {ex['check']} (numpy int64): identical.\n"
+            f"Kernel counters: {ex['counters']['lookups']} lookups, {ex['counters']['zero_skips']} zero skips, "
+            f"{ex['counters']['prt_hits']} PRT hits.", fontsize=6.5, va="top")
     ax.set_xlim(0, 1)
-    ax.set_ylim(-len(rows) - 1, 1)
+    ax.set_ylim(-len(rows) - 2, 1)
     return fig
 
 
-def plot_motivation(breakdown: pd.DataFrame, ceiling: pd.DataFrame, bench: pd.DataFrame, machine: pd.DataFrame):
-    """fig01: (a) decode-step time of the real model by component; (b) GEMV roofline from the kernel benchmark."""
+def plot_motivation(breakdown: pd.DataFrame, ceiling: pd.DataFrame, bench: pd.DataFrame, machine: pd.DataFrame,
+                    generate: pd.DataFrame | None = None):
+    """fig01: (a) decode-step time of the real model by component, fp32 and (from ``generate``, the
+    ``sail generate`` rows) with every linear layer on our LUT kernel; (b) GEMV roofline from the kernel
+    benchmark, llama.cpp's GEMVs included."""
     apply_style()
     col = _colors()
-    fig, axes = plt.subplots(1, 2, figsize=(DOUBLE_COLUMN_IN, 2.7), gridspec_kw={"width_ratios": [0.9, 1.4]})
+    fig, axes = plt.subplots(1, 2, figsize=(DOUBLE_COLUMN_IN, 3.1), gridspec_kw={"width_ratios": [1.1, 1.3]})
     ax = axes[0]
     b = breakdown.set_index("component").seconds_per_token * 1e3
     parts = [c for c in ["linear GEMVs (all)", "LM head GEMV", "attention, norms, rest"] if c in b.index]
-    bottom = 0.0
-    for i, c in enumerate(parts):
-        ax.bar(0, b[c], bottom=bottom, color=f"C{i}", label=f"{c}: {b[c]:.1f} ms ({100 * b[c] / b[parts].sum():.0f} %)")
-        bottom += b[c]
+    stacks = [("fp32\n(profile)", [b[c] for c in parts])]
+    # `sail generate` rows of one run: the fp32 torch model, then our LUT kernel at each w_bits
+    ours = pd.DataFrame() if generate is None else generate[generate.engine.str.startswith("sail")]
+    for _, r in ours.sort_values("w_bits", ascending=False).iterrows():
+        n = float(r.new_tokens)
+        lab = "fp32\n(generate)" if r.w_bits == 32 else f"{r.weights}\nLUT"
+        stacks.append((lab, [r.gemv_s / n * 1e3, r.head_s / n * 1e3, r.other_s / n * 1e3]))
+    for j, (_, vals) in enumerate(stacks):
+        bottom = 0.0
+        for i, (c, v) in enumerate(zip(parts, vals)):
+            ax.bar(j, v, bottom=bottom, color=f"C{i}", width=0.6, label=c if j == 0 else None)
+            bottom += v
+        ax.text(j, bottom, f"{bottom:.0f}", ha="center", va="bottom", fontsize=6)
     bw = float(machine["dram_read_gbps_1t"].iloc[0]) if "dram_read_gbps_1t" in machine else np.nan
     wbytes = breakdown.set_index("component").weight_bytes_per_token
     floor = wbytes["decode step (total)"] / (bw * 1e9) * 1e3
-    ax.axhline(floor, color="k", ls="--", lw=1, label=f"fp32 weight bytes / DRAM BW: {floor:.1f} ms")
-    ax.set_xticks([0], ["SmolLM2-135M\nfp32, 1 thread"])
-    ax.set_xlim(-0.8, 0.8)
+    ax.plot([-0.35, 0.35], [floor] * 2, color="k", ls="--", lw=1, label=f"fp32 weight bytes / DRAM BW: {floor:.1f} ms")
+    peers = pd.DataFrame() if generate is None else generate[generate.engine.str.startswith("llama.cpp")]
+    for _, r in peers.iterrows():
+        ax.axhline(1e3 / r.tokens_per_s, color="0.3", ls=":", lw=1)
+        ax.text(-0.55, 1e3 / r.tokens_per_s, f"llama-bench {r.weights}: {1e3 / r.tokens_per_s:.1f} ms", fontsize=5,
+                ha="left", va="bottom", color="0.3")
+    ax.set_xticks(range(len(stacks)), [s[0] for s in stacks], fontsize=6)
+    ax.set_xlim(-0.6, len(stacks) - 0.4)
+    t = int(generate.threads.iloc[0]) if generate is not None and len(generate) else 1
     ax.set_ylabel("time per decoded token (ms)")
-    ax.set_title("(a) one decode step on this CPU")
-    ax.legend(fontsize=5, loc="upper center", bbox_to_anchor=(0.5, -0.25))
+    ax.set_title(f"(a) one decode step on this CPU ({t} thread)")
+    ax.legend(fontsize=5, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2, frameon=False)
 
     ax = axes[1]
     t1 = int(bench.threads.min())
@@ -345,11 +411,16 @@ def plot_motivation(breakdown: pd.DataFrame, ceiling: pd.DataFrame, bench: pd.Da
         if len(dd):
             ax.scatter(dd.ai, dd.gops, s=[6 + 3 * np.log2(bb) for bb in dd.batch], color=col[kn], label=KERNEL_LABELS[kn],
                        alpha=0.8, edgecolors="none")
+    dd = d[d.kernel.str.startswith(PEER_PREFIX)]
+    if len(dd):
+        ax.scatter(dd.ai, dd.gops, s=10, marker="s", facecolors="none", edgecolors="k", lw=0.7,
+                   label="llama.cpp GEMVs (all types)")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("arithmetic intensity (ops per weight byte)")
     ax.set_ylabel("achieved GOP/s (2 M K batch / t)")
     ax.set_title(f"(b) GEMV roofline ({t1} thread; marker size ~ batch)")
-    ax.legend(fontsize=5, loc="lower right")
+    # below the panel: inside it covered the data points
+    ax.legend(fontsize=5, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2, frameon=False)
     fig.tight_layout()
     return fig

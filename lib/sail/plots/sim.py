@@ -7,13 +7,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from sail.plots.style import DOUBLE_COLUMN_IN, SINGLE_COLUMN_IN, apply_style
+from sail.plots.style import DOUBLE_COLUMN_IN, LINESTYLES, MARKERS, SINGLE_COLUMN_IN, apply_style, color
 
 PAPER_SPEEDUP = 10.7
 SYSTEM_LABELS = {
     "sail": "SAIL",
     "cpu": "CPU (N1 x64)",
     "v100": "V100",
+    "gpu": "GPU",
     "pim_bitserial": "bit-serial in-LLC",
     "pim_lut": "LUT-in-cache",
     "pim_dram": "bank DRAM-PIM",
@@ -92,20 +93,46 @@ def plot_speedup(df: pd.DataFrame):
 
 
 def plot_pim_compare(df: pd.DataFrame, model: str, w_bits: int, context: int):
-    """fig08: tokens/s vs batch for every system at one workload."""
+    """fig08: tokens/s vs batch for every system at one workload.
+
+    One hue per design (SAIL, each PIM design, the GPU); every CPU description shares one hue and is told
+    apart by line style and marker, so the panel stays within the palette's 8 hues however many CPU
+    baselines the simulator runs. The legend sits under the axes, off the data.
+    """
     apply_style()
     d = df[(df.model == model) & (df.w_bits == w_bits) & (df.context == context)]
-    fig, ax = plt.subplots(figsize=(SINGLE_COLUMN_IN, 2.6))
-    for hw, g in d.groupby("hw", sort=True):
-        g = g.sort_values("batch")
-        label = f"{SYSTEM_LABELS.get(g.system.iloc[0], hw)} ({hw})"
-        ax.plot(g.batch, g.tokens_per_s, marker="o", ms=2.5, lw=1, label=label)
+    if d.empty:
+        raise ValueError(f"no decode rows for model={model!r}, w_bits={w_bits}, context={context}")
+    order = ["sail", "pim_bitserial", "pim_lut", "pim_dram", "gpu", "v100", "cpu"]
+    systems = d.drop_duplicates("hw").set_index("hw").system
+    hws = sorted(systems.index, key=lambda h: (order.index(systems[h]) if systems[h] in order else len(order), h))
+    families = list(dict.fromkeys("cpu" if systems[h] == "cpu" else h for h in hws))
+    hue = {f: color(i) for i, f in enumerate(families)}
+    fig, ax = plt.subplots(figsize=(SINGLE_COLUMN_IN, 3.1))
+    n_cpu = 0
+    for hw in hws:
+        g = d[d.hw == hw].sort_values("batch")
+        system = systems[hw]
+        if system == "cpu":
+            style = dict(color=hue["cpu"], ls=LINESTYLES[n_cpu % len(LINESTYLES)], marker="x")
+            label = f"CPU: {hw}"
+            n_cpu += 1
+        else:  # a marker per design too, so coinciding lines stay visible; SAIL on top
+            i = families.index(hw)
+            style = dict(color=hue[hw], ls="-", marker=MARKERS[i % len(MARKERS)], zorder=3 if system == "sail" else 2)
+            label = SYSTEM_LABELS.get(system, system)
+            label = label if label.lower() == hw.lower() else f"{label} ({hw})"
+        ax.plot(g.batch, g.tokens_per_s, ms=3.5, lw=1.2, mfc="none" if system != "sail" else None, label=label, **style)
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
+    batches = sorted(d.batch.unique())
+    ax.set_xticks(batches, [str(b) for b in batches])
+    ax.minorticks_off()
     ax.set_xlabel("batch")
-    ax.set_ylabel("tokens/s")
-    ax.set_title(f"{model}, w{w_bits}a8, context {context}")
-    ax.legend(fontsize=5)
+    ax.set_ylabel("decode tokens/s (simulated)")
+    ax.set_title(f"{model}, w{w_bits}a{int(d.a_bits.iloc[0])}, context {context}")
+    ax.legend(fontsize=6.5, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False,
+              handlelength=2.2, columnspacing=1.0)
     return fig
 
 

@@ -6,7 +6,7 @@ import os
 
 import pandas as pd
 
-from sail.io import atomic_write, write_table
+from sail.io import write_table
 
 # The GGUF's weights are Q4_1 (4-bit, groups of 32, fp16 scale and fp16 *minimum*). A 4-bit
 # group-32 grid with a float minimum reproduces them exactly (the rtn_fmin row), so that row is
@@ -104,19 +104,14 @@ def accuracy_table(reference: dict, rows: list[dict], mixed: list[dict],
 
 
 def write_tab03(table: pd.DataFrame, paths: dict[str, str | os.PathLike], caption: str = "") -> None:
-    """Write tab03 as csv, md and tex with one number format per column (``DECIMALS``)."""
-    write_table(table, paths["csv"])
+    """Write tab03: the csv with numbers, the reading forms (md, tex, html via
+    :func:`sail.io.write_report_table`) with one number format per column (``DECIMALS``)."""
+    from sail.io import write_report_table
+
+    if "csv" in paths:
+        write_table(table, paths["csv"])
     shown = table.astype(object).copy()
-    for col in shown.columns:
-        dec = DECIMALS.get(col)
-        shown[col] = [("" if v is None or (isinstance(v, float) and v != v) else
-                       (f"{v:,.{dec}f}" if dec is not None else str(v))) for v in table[col]]
-    if "md" in paths:
-        with atomic_write(paths["md"]) as fh:
-            if caption:
-                fh.write(f"{caption}\n\n")
-            fh.write(shown.to_markdown(index=False, disable_numparse=True))
-            fh.write("\n")
-    if "tex" in paths:
-        with atomic_write(paths["tex"]) as fh:
-            fh.write(shown.to_latex(index=False, caption=caption or None, escape=True))
+    for col, dec in DECIMALS.items():
+        shown[col] = ["" if v is None or v != v else f"{v:,.{dec}f}" for v in table[col]]
+    shown["n_tokens"] = [f"{int(v):,}" for v in table["n_tokens"]]
+    write_report_table(shown, {k: v for k, v in paths.items() if k != "csv"}, caption=caption)
