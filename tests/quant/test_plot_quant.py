@@ -17,8 +17,8 @@ def synthetic():
                 asg.append({"sensitivity": "hessian", "budget": budget, "layer": name, "w_bits": 2})
     table = pd.DataFrame({
         "row": ["reference", "RTN W2 group 32", "RTN W3 group 32", "GPTQ W2 group 32", "GPTQ W3 group 32",
-                "GPTQ W4 group 32", "GPTQ W4 group 32 + A8", "mixed 3.0 bits, Fisher-weighted sensitivity",
-                "mixed 3.0 bits, tr(ΔW H ΔWᵀ) proxy"],
+                "GPTQ W4 group 32", "GPTQ W4 group 32 + A8", "mixed 3.0 bits, Fisher",
+                "mixed 3.0 bits, proxy"],
         "method": ["fp32 (dequantised Q4_1)", "RTN", "RTN", "GPTQ (sequential, act-order)",
                    "GPTQ (sequential, act-order)", "GPTQ (sequential, act-order)", "GPTQ (sequential, act-order)",
                    "GPTQ mixed precision", "GPTQ mixed precision"],

@@ -73,11 +73,12 @@ def plot_mixed_precision(sensitivity: pd.DataFrame, assignment: pd.DataFrame, ta
     styles = [("RTN", "RTN", "o:"), ("GPTQ", "GPTQ", "o-")]
     for prefix, label, fmt in styles:
         uni = table[weight_only & same_group & method.str.startswith(prefix) & ~method.str.contains("float-minimum")
-                    & ~table["row"].astype(str).str.contains("damping")
+                    & ~table["row"].astype(str).str.contains("damp")
                     & ~method.str.endswith("mixed precision")].sort_values("avg_w_bits")
         if not uni.empty:
             ax.plot(uni["avg_w_bits"], uni["ppl"], fmt, ms=3.5, label=f"uniform {label}")
     for key, label, fmt in (("Fisher", "mixed, Fisher", "s-"), ("proxy", "mixed, tr(ΔW H ΔWᵀ)", "^--")):
+        # tab03 labels the mixed rows "mixed <budget> bits, Fisher" / "..., proxy"
         m = mixed[mixed["row"].astype(str).str.contains(key, regex=False)].sort_values("avg_w_bits")
         if not m.empty:
             ax.plot(m["avg_w_bits"], m["ppl"], fmt, ms=4, label=label)

@@ -22,6 +22,8 @@ DECIMALS = {"avg_w_bits": 2, "ppl": 2, "delta_ppl": 2, "w_exact_frac": 4, "w_rel
 
 METHOD_WORDS = {"rtn": "RTN", "rtn_fmin": "RTN, float-minimum grid", "gptq": "GPTQ"}
 SENSITIVITY_WORDS = {"fisher": "Fisher-weighted sensitivity", "hessian": "tr(ΔW H ΔWᵀ) proxy"}
+# Row labels stay within 30 characters (the Markdown form keeps such columns inline).
+SENSITIVITY_SHORT = {"fisher": "Fisher", "hessian": "proxy"}
 
 
 def group_label(g) -> str:
@@ -73,7 +75,7 @@ def accuracy_table(reference: dict, rows: list[dict], mixed: list[dict],
     act_rows = sorted((r for r in rows if r["method"] == "fp"), key=lambda r: (bool(r.get("rotated")), -r["a_bits"]))
     for r in act_rows:
         rot = bool(r.get("rotated"))
-        add(f"A{r['a_bits']} per-token" + (", Hadamard-rotated" if rot else ""),
+        add(f"A{r['a_bits']} per-token" + (", rotated" if rot else ""),
             "per-token activations" + (", Hadamard-rotated model" if rot else ""), None, None, r["a_bits"], None, r,
             "residual stream and o/down inputs rotated (QuaRot-style), exact in fp" if rot else "")
     order = {"rtn": 0, "gptq": 1, "rtn_fmin": 2}
@@ -83,9 +85,9 @@ def accuracy_table(reference: dict, rows: list[dict], mixed: list[dict],
     for r in w_rows:
         label = f"{METHOD_WORDS[r['method']].split(',')[0]} W{r['w_bits']} {group_label(r['group_size'])}"
         if r["method"] == "rtn_fmin":
-            label += ", float-minimum grid"
+            label += ", float min"
         if r["method"] == "gptq" and default_damp is not None and r.get("damp") not in (None, default_damp):
-            label += f", damping {r['damp']:g}"
+            label += f", damp {r['damp']:g}"
         if r.get("a_bits") is not None:
             label += f" + A{r['a_bits']}"
         note = ""
@@ -94,9 +96,9 @@ def accuracy_table(reference: dict, rows: list[dict], mixed: list[dict],
         add(label, _method_words(r), r["w_bits"], r["group_size"], r.get("a_bits"), float(r["w_bits"]), r, note)
     for m in sorted(mixed, key=lambda m: (m.get("sensitivity", "hessian") != "fisher", m["budget"])):
         sens = m.get("sensitivity", "hessian")
-        add(f"mixed {m['budget']:.1f} bits, {SENSITIVITY_WORDS[sens]}", f"{METHOD_WORDS[m['method']]} mixed precision",
+        add(f"mixed {m['budget']:.1f} bits, {SENSITIVITY_SHORT[sens]}", f"{METHOD_WORDS[m['method']]} mixed precision",
             None, m["group_size"], None, m["avg_bits"], m,
-            f"per-layer widths (exact knapsack) under a {m['budget']:g}-bit budget")
+            f"per-layer widths (exact knapsack on the {SENSITIVITY_WORDS[sens]}) under a {m['budget']:g}-bit budget")
     table = pd.DataFrame(out, columns=TABLE_COLUMNS)
     for col, dec in DECIMALS.items():
         table[col] = pd.to_numeric(table[col], errors="coerce").round(dec)
