@@ -5,6 +5,7 @@ import time
 import pandas as pd
 
 from sail.io import log_to, read_table, set_threads, write_table
+from sail.contracts.inputs import read_corpus_text
 from sail.model import load_model, load_tokenizer
 from sail.profile.capture import calibration_windows, capture_linear_inputs
 from sail.quant.rtn import quantize_rtn
@@ -20,9 +21,8 @@ with log_to(snakemake.log[0]) as log:
     model = load_model(snakemake.input.gguf)
     tok = load_tokenizer(snakemake.input.gguf)
     n_seq = max(cc["batches"])
-    with open(snakemake.input.text, encoding="utf-8") as fh:
-        # the first n_seq * window tokens need a few kB of text; tokenising the whole novel costs ~20 s
-        text = fh.read(max(200_000, 64 * n_seq * cc["window"]))
+    # the first n_seq * window tokens need a few kB of text; tokenising the whole novel costs ~20 s
+    text = read_corpus_text(snakemake.input.text, max_chars=max(200_000, 64 * n_seq * cc["window"]))
     windows = calibration_windows(tok.encode(text), n_seq, cc["window"])
     acts = capture_linear_inputs(model, windows)  # position-major rows: the last n_seq rows share a position
     block = cc["block"]
