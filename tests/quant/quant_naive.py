@@ -47,3 +47,59 @@ def act(x, a_bits):
         for t in range(k):
             codes[i, t] = min(max(round(np.float32(x[i, t]) / s), -qmax - 1), qmax)
     return codes, s_x
+
+
+def gptq(w, h, w_bits, group_size, damp=0.01, act_order=False, block=128):
+    """GPTQ from the paper's equations (Frantar et al. 2023, Algorithm 1 without lazy batches), in
+    float64 with plain loops: for each column j in processing order, q_j = quant(w_j);
+    e = (w_j - q_j) / [H⁻¹]_jj; w_{later} -= e · [H⁻¹]_{j, later}, where [H⁻¹] is the upper Cholesky
+    factor of the damped inverse Hessian (the paper's Cholesky reformulation). Grid: asymmetric
+    min/max per group (0 inside, integer zero-point). With act-order (static groups) from the
+    original weights; without, as the reference code does: from the weights as they stand when
+    its lazy block of ``block`` columns that holds the group's first column starts.
+    Returns (q, scale, zero) in the original column order."""
+    w = np.array(w, dtype=np.float64)
+    h = np.array(h, dtype=np.float64)
+    m, k = w.shape
+    g = k if group_size in (None, -1) else group_size
+    maxq = 2**w_bits - 1
+    dead = np.diag(h) == 0
+    for i in np.flatnonzero(dead):
+        h[i, i] = 1.0
+    w[:, dead] = 0.0
+    scale = np.zeros((m, k // g))
+    zero = np.zeros((m, k // g))
+
+    def grid(src, j):
+        for r in range(m):
+            vals = src[r, j * g:(j + 1) * g]
+            lo, hi = min(vals.min(), 0.0), max(vals.max(), 0.0)
+            s = (hi - lo) / maxq
+            if s <= 0:
+                s, z = 1.0, 0.0
+            else:
+                z = min(max(round(-lo / s), 0), maxq)
+            scale[r, j], zero[r, j] = np.float32(s), z
+
+    if act_order:
+        for j in range(k // g):
+            grid(w, j)
+    order = sorted(range(k), key=lambda i: -h[i, i]) if act_order else list(range(k))
+    hp = h[np.ix_(order, order)]
+    hp = hp + damp * np.mean(np.diag(hp)) * np.eye(k)
+    u = np.linalg.cholesky(np.linalg.inv(hp)).T  # upper: inv(H) = Uᵀ U
+    wp = w[:, order].copy()
+    q = np.zeros((m, k), dtype=np.int64)
+    for pos, col in enumerate(order):
+        if not act_order and pos % block == 0:
+            for j in range(k // g):
+                if pos <= j * g < pos + block:
+                    grid(wp, j)
+        j = col // g
+        for r in range(m):
+            code = min(max(round(wp[r, pos] / scale[r, j] + zero[r, j]), 0), maxq)
+            q[r, col] = code
+            err = (wp[r, pos] - scale[r, j] * (code - zero[r, j])) / u[pos, pos]
+            for later in range(pos + 1, k):
+                wp[r, later] -= err * u[pos, later]
+    return q, scale.astype(np.float32), zero.astype(np.float32)

@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from sail.quant.act import fake_quantize_activations_torch
-from sail.quant.evaluate import (check_method, layer_errors, quantize_layers, quantized_activations,
-                                 set_quantized_weights)
-from sail.quant.gptq import capture_hessians, hessian_key
-from sail.quant.report import Q4_1_NOTE, accuracy_table
+from sail.quant.evaluate import (check_method, quantize_layers, quantized_activations, set_quantized_weights,
+                                 spread_windows, window_perplexity)
+from sail.quant.gptq import capture_hessians, hessian_error, hessian_key
+from sail.quant.report import INT_GRID_NOTE, Q4_1_NOTE, accuracy_table, write_tab03
 from sail.quant.rtn import quantize_rtn
 
 
@@ -87,9 +87,13 @@ def test_gptq_layers_have_lower_proxy_error_than_rtn():
     model = TinyModel()
     ids = torch.randint(0, 11, (8, 16), generator=torch.Generator().manual_seed(2))
     hs = capture_hessians(model, ids, progress=False)
-    rtn = layer_errors(model, quantize_layers(model, "rtn", [2], 8, progress=False)[2], hs)
-    gptq = layer_errors(model, quantize_layers(model, "gptq", [2], 8, hessians=hs, progress=False)[2], hs)
-    assert sum(gptq.values()) < sum(rtn.values())
+    def errors(qls):
+        return sum(hessian_error(model.w[n].numpy(), ql.dequantize(), hs[hessian_key(n)]) for n, ql in qls.items())
+
+    rtn = errors(quantize_layers(model, "rtn", [2], 8, progress=False)[2])
+    gptq = errors(quantize_layers(model, "gptq", [2], 8, hessians=hs, progress=False)[2])
+    gptq_ao = errors(quantize_layers(model, "gptq", [2], 8, hessians=hs, act_order=True, progress=False)[2])
+    assert gptq < rtn and gptq_ao < rtn
 
 
 def test_activation_quantisation_is_applied_inside_the_block_only():
@@ -114,18 +118,70 @@ def test_unknown_method_named():
         quantize_layers(TinyModel(), "gptq", [3], 8, progress=False)
 
 
-def test_accuracy_table_rows_and_notes():
-    rec = lambda ppl, **kw: {"ppl": ppl, "n_tokens": 100, "seconds": 1.0, "tokens_per_s": 200.0, "eval_s": 1.5, **kw}
+def rec(ppl, **kw):
+    return {"ppl": ppl, "n_tokens": 100, "seconds": 1.0, "tokens_per_s": 200.0, "eval_s": 1.5, **kw}
+
+
+def test_accuracy_table_rows_labels_and_notes(tmp_path):
     ref = rec(20.0, method="fp", a_bits=None)
     rows = [rec(21.0, method="fp", a_bits=8, w_bits=None, group_size=None, symmetric=False),
+            rec(900.0, method="fp", a_bits=4, rotated=False),
+            rec(40.0, method="fp", a_bits=4, rotated=True),
             rec(30.0, method="rtn", w_bits=4, group_size=32, a_bits=None, symmetric=False),
-            rec(25.0, method="gptq", w_bits=3, group_size=-1, a_bits=None, symmetric=False)]
-    mixed = [dict(rec(24.0), budget=3.0, avg_bits=2.998, method="gptq", group_size=32)]
-    table, timing = accuracy_table(ref, rows, mixed)
-    assert list(table["row"]) == ["reference", "A8", "rtn W4 g32", "gptq W3 gper-channel", "mixed gptq 3 bits"]
-    assert table.loc[2, "note"] == Q4_1_NOTE and table.loc[3, "note"] == ""
-    assert table["delta_ppl"].tolist() == [0.0, 1.0, 10.0, 5.0, 4.0]
-    assert len(timing) == 5
+            rec(20.0, method="rtn_fmin", w_bits=4, group_size=32, a_bits=None, symmetric=False),
+            rec(25.0, method="gptq", w_bits=3, group_size=-1, a_bits=None, symmetric=False, sequential=True,
+                act_order=True, damp=0.01),
+            rec(300.0, method="gptq", w_bits=2, group_size=32, a_bits=None, symmetric=False, sequential=True,
+                act_order=True, damp=0.1),
+            rec(26.5, method="gptq", w_bits=4, group_size=32, a_bits=8, symmetric=False, sequential=True,
+                act_order=True, damp=0.01)]
+    mixed = [dict(rec(24.0), budget=3.0, avg_bits=2.998, method="gptq", group_size=32, sensitivity="fisher"),
+             dict(rec(30.0), budget=3.0, avg_bits=3.0, method="gptq", group_size=32, sensitivity="hessian")]
+    table, timing = accuracy_table(ref, rows, mixed, default_damp=0.01)
+    assert list(table["row"]) == [
+        "reference", "A8 per-token", "A4 per-token", "A4 per-token, rotated",
+        "RTN W4 group 32", "GPTQ W2 group 32, damp 0.1", "GPTQ W3 per-channel", "RTN W4 group 32, float min",
+        "GPTQ W4 group 32 + A8", "mixed 3.0 bits, Fisher", "mixed 3.0 bits, proxy"]
+    assert table["row"].str.len().max() <= 30
+    assert "gper" not in " ".join(table["group_size"].astype(str))
+    assert table.loc[6, "group_size"] == "per-channel" and table.loc[6, "method"] == "GPTQ (sequential, act-order)"
+    assert table.loc[4, "note"] == INT_GRID_NOTE and table.loc[7, "note"] == Q4_1_NOTE
+    assert table["delta_ppl"].tolist() == [0.0, 1.0, 880.0, 20.0, 10.0, 280.0, 5.0, 0.0, 6.5, 4.0, 10.0]
+    assert table.loc[9, "avg_w_bits"] == 3.0  # 2.998 shown with the column's two decimals
+    assert len(timing) == len(table)
+    paths = {ext: tmp_path / f"t.{ext}" for ext in ("csv", "md", "tex")}
+    write_tab03(table, paths)
+    md = paths["md"].read_text()
+    assert "880.00" in md and "e+0" not in md
+
+
+def test_rows_must_share_the_reference_windows():
+    with pytest.raises(ValueError, match="scored 99 tokens, the reference 100"):
+        accuracy_table(rec(20.0), [dict(rec(21.0, method="fp", a_bits=8), n_tokens=99)], [])
+
+
+def test_spread_windows_cover_the_text_without_overlap():
+    ids = np.arange(1000)
+    w = spread_windows(ids, 50, 7)
+    assert w.shape == (7, 50)
+    assert w[0, 0] == 0 and w[-1, -1] == 999  # from the first token to the last
+    starts = w[:, 0]
+    assert np.all(np.diff(starts) >= 50)
+    np.testing.assert_array_equal(w[3], ids[starts[3]:starts[3] + 50])
+    with pytest.raises(ValueError, match="1000 tokens cannot hold 21 windows of 50"):
+        spread_windows(ids, 50, 21)
+
+
+def test_window_perplexity_equals_the_model_perplexity():
+    from sail.model import perplexity
+    from small_llama import small_llama
+
+    model = small_llama(seed=1)
+    ids = np.random.default_rng(0).integers(0, 64, 5 * 24)
+    ours, _ = window_perplexity(model, ids.reshape(5, 24), batch_windows=2, progress=False)
+    theirs = perplexity(model, ids, window=24, batch_windows=3, progress=False)
+    assert ours.ppl == pytest.approx(theirs.ppl, rel=1e-5)
+    assert ours.n_tokens == theirs.n_tokens == 5 * 23
 
 
 GGUF = Path(__file__).resolve().parents[2] / "resources/model/SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -148,38 +204,6 @@ def test_real_model_w8_is_lossless_and_w2_is_not():
         set_quantized_weights(model, {n: quantize_rtn(orig[n].numpy(), 2, -1) for n in names})
         d2 = (model(ids) - y0).abs().max().item()
     assert d8 < 0.05 * d2
-
-
-def test_reference_row_windows_are_the_delta_baseline():
-    rec = lambda ppl, **kw: {"ppl": ppl, "n_tokens": 200, "seconds": 1.0, "tokens_per_s": 200.0, **kw}
-    ref = rec(20.0, method="fp", a_bits=None, ppl_matched=22.0, n_tokens_matched=100)
-    rows = [rec(30.0, method="rtn", w_bits=3, group_size=32, a_bits=None, symmetric=False)]
-    table, _ = accuracy_table(ref, rows, [])
-    assert list(table["row"]) == ["reference", "reference, row windows", "rtn W3 g32"]
-    assert table["n_tokens"].tolist() == [200, 100, 200]
-    assert table.loc[2, "delta_ppl"] == pytest.approx(8.0)
-
-
-def test_reference_perplexity_combines_windows(monkeypatch):
-    """Splitting the reference into the rows' windows plus the rest gives the all-window perplexity."""
-    import math
-    import sail.quant.evaluate as ev
-    from sail.model.eval import PerplexityResult
-
-    nll_per_window = {0: 1.0, 1: 2.0, 2: 3.0, 3: 4.0}
-
-    def fake_timed(model, ids, window, batch_windows, max_windows):
-        start = int(ids[0])  # ids are window indices repeated
-        nll = sum(nll_per_window[start // window + i] for i in range(max_windows))
-        n = max_windows * (window - 1)
-        return PerplexityResult(math.exp(nll / n), nll, n, max_windows, 1.0, 1.0), 1.0
-
-    monkeypatch.setattr(ev, "timed_perplexity", fake_timed)
-    ids = np.arange(4 * 8)
-    matched, total, _ = ev.reference_perplexity(None, ids, 8, 2, 2, 4)
-    assert matched.nll_sum == 3.0
-    assert total["nll_sum"] == 10.0 and total["n_tokens"] == 28
-    assert total["ppl"] == pytest.approx(math.exp(10.0 / 28))
 
 
 def test_weight_error_stats_detect_a_coinciding_grid():

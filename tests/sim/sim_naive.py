@@ -4,7 +4,6 @@ op counts from sail.sim.opcount, one scalar at a time."""
 import math
 
 from sail.sim import get_model, profiles
-from sail.sim.opcount import lut_gemv
 
 
 def _host(p, spec, batch, context):
@@ -29,28 +28,45 @@ def _host(p, spec, batch, context):
 
 
 def sail_step_s(hw, model, w_bits, a_bits, batch, context, group_size=128):
-    """SAIL decode step with no PRT, near-array accumulate, in-memory conversion, load/compute overlap."""
+    """SAIL decode step with no PRT, near-array accumulate, in-memory conversion, load/compute overlap:
+    the critical array's command stream of sail.sim.mapping, one layer and one scalar at a time."""
     p = hw.values()
     prof = hw.option("op_profile")
     assert hw.option("accumulate_style") == "near_array"
     assert p["csram.overlap_load_compute"] == 1 and p["csram.in_memory_conversion"] == 1
+    assert p["csram.overlap_read_accumulate"] == 0 and hw.option("table_build") == "bit_parallel"
     spec = get_model(model)
     f = p["csram.clock_ghz"] * 1e9
     n_bw = int(p["csram.n_bw"])
-    n_arr = p["llc.slices"] * p["csram.arrays_per_slice"]
-    cols = p["csram.cols"]
+    n_arr = int(p["llc.slices"] * p["csram.arrays_per_slice"])
+    cols, rows = int(p["csram.cols"]), int(p["csram.rows"])
+    rd, wr, accc = p["csram.read_cycles"], p["csram.write_cycles"], p["csram.accumulate_cycles"]
+    lanes, acc_bits = int(p["dfm.acc_lanes"]), int(p["dfm.acc_bits"])
     total = _host(p, spec, batch, context)
     for _, m, k, count in spec.gemv_layers():
-        ops = lut_gemv(m, k, n_bw, a_bits, batch)
         entry_bits = math.ceil(math.log2(n_bw * (2**w_bits - 1) + 1))
         epr = cols // entry_bits
-        row_reads = ops.lookups / m * math.ceil(m / epr)  # one row read serves epr output rows
-        arrays = min(n_arr, math.ceil(m / epr) * (k // n_bw))
-        build = math.ceil(ops.table_build_adds / (n_arr * cols)) * profiles.add_cycles(prof, entry_bits)
-        lookup = row_reads * p["csram.read_cycles"] / arrays
-        acc = row_reads * p["csram.accumulate_cycles"] / arrays
-        conv = math.ceil(batch * (k + m) / (n_arr * cols)) * profiles.convert_cycles(prof, a_bits)
-        compute = (build + lookup + acc + conv) / f
+        slabs, groups = math.ceil(m / epr), math.ceil(k / n_bw)
+        blocks = slabs * groups
+        q = math.ceil(blocks / n_arr)  # blocks on the busiest array
+        busy = math.ceil(blocks / q)
+        rounds = math.ceil(q / (rows // 2**n_bw))
+        tpp = min(batch, int(p["dfm.acc_tokens"]) * lanes // epr)
+        passes = math.ceil(batch / tpp)
+        add = math.ceil(epr / lanes) * accc
+        build = q * ((n_bw + 1) * wr + (2**n_bw - n_bw - 1) * (2 * rd + add + wr))
+        lookups = q * batch * a_bits
+        spill = (rounds - 1) * passes * 2 * math.ceil(tpp * epr * acc_bits / cols) if passes > 1 else 0
+        contributors = min(math.ceil((groups + q - math.gcd(groups, q)) / q), busy)
+        transfer = math.ceil(epr * acc_bits / 8 / p["noc.link_bytes_per_cycle"]) * p["csram.clock_ghz"] / p[
+            "noc.clock_ghz"
+        ]
+        reduce = math.ceil(math.log2(contributors)) * batch * (add + transfer)
+        conv_cycles = profiles.convert_cycles(prof, a_bits)
+        conv = (
+            math.ceil(batch * k / (busy * cols)) + math.ceil(math.ceil(q / groups) * batch * epr / cols)
+        ) * conv_cycles
+        compute = (build + lookups * (rd + add) + spill + reduce + conv) / f
         wbytes = m * k * w_bits / 8 + m * math.ceil(k / group_size) * p["memory.scale_zero_bytes_per_group"]
         dram = wbytes / (p["memory.dram_bw_gbps"] * 1e9 * p["memory.dram_efficiency"])
         link = p["noc.link_bytes_per_cycle"] * p["noc.clock_ghz"] * 1e9

@@ -143,7 +143,7 @@ def test_area_claim_reports_both_readings(load):
     assert "if the arrays are repurposed" in c.why and "if added" in c.why
     # a larger overhead than the paper's is the pessimistic side: that reading does not hold
     assert c.verdict == "holds only when" and c.holds_where.startswith("if the arrays are repurposed LLC ways (1 of 2")
-    more = load("sail").with_overrides({"dfm.adder_area_mm2_per_array": 0.01})
+    more = load("sail").with_overrides({"dfm.adder_area_mm2_per_lane": 0.001})
     assert float(area_claim(more).our_value.split()[0]) > float(c.our_value.split()[0])
 
 

@@ -143,6 +143,28 @@ rule sim_ablation:
         "../scripts/sim_ablation.py"
 
 
+rule sim_crosscheck:
+    input:
+        hw=f"config/hw/{stage('sim')['sail_hw']}.yaml",
+        base="config/hw/graviton2.yaml",
+        gguf=GGUF,
+        text=f"data/corpus/{config['corpus']['calibration_book']}.txt",
+        prt=f"{RES}/profile/prt_hits.csv",
+    output:
+        table=f"{RES}/sim/crosscheck.csv",
+        scope=f"{RES}/sim/prt_scope.csv",
+        mapping=f"{RES}/sim/mapping.csv",
+    log:
+        f"{LOGS}/sim/crosscheck.log",
+    conda:
+        CONDA_ENV
+    threads: 2
+    params:
+        crosscheck=stage("sim")["crosscheck"],
+    script:
+        "../scripts/sim_crosscheck.py"
+
+
 rule sim_type_conversion:
     input:
         hw=f"config/hw/{stage('sim')['sail_hw']}.yaml",
@@ -267,6 +289,25 @@ rule tab05_area:
         "../scripts/sim_tables.py"
 
 
+rule fig15_crosscheck:
+    input:
+        table=f"{RES}/sim/crosscheck.csv",
+        scope=f"{RES}/sim/prt_scope.csv",
+    output:
+        pdf=report(
+            figure("fig15_crosscheck")["pdf"],
+            caption="../report/fig15_crosscheck.rst",
+            category="Figures",
+        ),
+        png=figure("fig15_crosscheck")["png"],
+    log:
+        notebook=f"{LOGS}/notebooks/fig15_crosscheck.ipynb",
+    conda:
+        CONDA_ENV
+    notebook:
+        "../../notebooks/fig15_crosscheck.py.ipynb"
+
+
 rule fig06_speedup:
     input:
         table=f"{RES}/sim/speedup_baselines.csv",
@@ -382,6 +423,10 @@ FINAL_OUTPUTS.extend(
         *figure("fig16_energy").values(),
         f"{RES}/sim/energy.csv",
         f"{RES}/sim/request.csv",
+        *figure("fig15_crosscheck").values(),
+        f"{RES}/sim/crosscheck.csv",
+        f"{RES}/sim/prt_scope.csv",
+        f"{RES}/sim/mapping.csv",
         f"{RES}/sim/prt_saving.csv",
         f"{RES}/sim/infeasible.csv",
         f"{RES}/sim/cpu_calibration.csv",

@@ -23,7 +23,8 @@ SYSTEM_LABELS = {
 COMPONENT_LABELS = {
     "table_build_s": "table build",
     "lookup_s": "lookup",
-    "accumulate_s": "accumulate",
+    "accumulate_s": "accumulate + spills",
+    "reduce_s": "partial-sum reduction",
     "convert_s": "type conversion",
     "pim_compute_s": "PIM compute",
     "cpu_gemv_s": "CPU GEMV",
@@ -138,40 +139,80 @@ def plot_pim_compare(df: pd.DataFrame, model: str, w_bits: int, context: int):
 
 
 def plot_ablation(df: pd.DataFrame):
-    """fig09: tokens/s vs batch per variant (batching = the x axis)."""
+    """fig09: (a) SAIL's tokens/s vs batch (batching is the x axis); (b) each variant's tokens/s relative to
+    SAIL at the same batch, on a linear axis, so that a 10-20 % effect is visible and no line hides another."""
     apply_style()
-    fig, ax = plt.subplots(figsize=(SINGLE_COLUMN_IN, 2.4))
-    for variant, g in df.groupby("variant", sort=False):
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(DOUBLE_COLUMN_IN, 2.4), layout="constrained")
+    base = df[df.variant == "SAIL"].set_index("batch").tokens_per_s
+    g = df[df.variant == "SAIL"].sort_values("batch")
+    ax0.plot(g.batch, g.tokens_per_s, marker="o", ms=3, lw=1, color="k")
+    ax0.set_xscale("log", base=2)
+    ax0.set_yscale("log")
+    ax0.set_xlabel("batch (1 = no batching)")
+    ax0.set_ylabel("SAIL tokens/s")
+    ax0.set_title("(a) batching")
+    styles = ["-", "--", ":", "-."]
+    markers = ["s", "^", "D", "v"]
+    for i, (variant, g) in enumerate((v, g) for v, g in df.groupby("variant", sort=False) if v != "SAIL"):
         g = g.sort_values("batch")
-        ax.plot(g.batch, g.tokens_per_s, marker="o", ms=2.5, lw=1, label=variant)
+        rel = 100 * (g.tokens_per_s.to_numpy() / base.loc[g.batch].to_numpy() - 1)
+        ax1.plot(g.batch, rel, ls=styles[i % 4], marker=markers[i % 4], ms=3.5, lw=1.2, label=variant,
+                 color=f"C{i}", alpha=0.9)
+    ax1.axhline(0, color="k", lw=0.6)
+    ax1.set_xscale("log", base=2)
+    ax1.set_xlabel("batch")
+    ax1.set_ylabel("tokens/s vs SAIL (%)")
+    ax1.set_title("(b) one mechanism removed")
+    ax1.legend(fontsize=6)
     r = df.iloc[0]
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xlabel("batch (1 = no batching)")
-    ax.set_ylabel("tokens/s")
-    ax.set_title(f"{r.model}, w{r.w_bits}a{r.a_bits}, context {r.context}")
-    ax.legend(fontsize=5)
+    fig.suptitle(f"{r.model}, w{r.w_bits}a{r.a_bits}, context {r.context}", fontsize=8)
     return fig
 
 
-def plot_breakdown(df: pd.DataFrame, model: str, w_bits: int, context: int, hws=("graviton2", "sail")):
-    """fig10: stacked per-token latency (step / batch) by component, per system and batch."""
+HW_LABELS = {
+    "graviton2": "CPU: Graviton2, 64 Neoverse-N1 cores",
+    "sail": "SAIL: Graviton2 + C-SRAM beside the LLC",
+    "v100": "GPU: V100",
+    "neural_cache": "bit-serial in-LLC (Neural Cache)",
+    "bfree": "LUT in cache (BFree)",
+    "dram_pim": "bank-level DRAM-PIM",
+}
+
+
+def plot_breakdown(df: pd.DataFrame, model: str, w_bits: int, context: int, hws=("graviton2", "sail"),
+                   min_share: float = 0.02):
+    """fig10: per-token latency (step / batch) by component, one panel per system, linear axes (stacked bars
+    read correctly only on a linear axis). Components below ``min_share`` of every bar are merged into one."""
     apply_style()
     d = df[(df.model == model) & (df.w_bits == w_bits) & (df.context == context) & df.hw.isin(hws)]
-    comps = [c for c in COMPONENT_LABELS if c in d.columns and d[c].sum() > 0]
-    d = d.sort_values(["hw", "batch"])
-    labels = [f"{h}\nB={b}" for h, b in zip(d.hw, d.batch)]
-    fig, ax = plt.subplots(figsize=(DOUBLE_COLUMN_IN, 2.6))
-    bottom = np.zeros(len(d))
-    for c in comps:
-        v = (d[c] / d.batch).to_numpy() * 1e3
-        ax.bar(range(len(d)), v, bottom=bottom, label=COMPONENT_LABELS[c], width=0.8)
-        bottom += v
-    ax.set_xticks(range(len(d)), labels, fontsize=5)
-    ax.set_ylabel("ms per token (step / batch)")
-    ax.set_yscale("log")
-    ax.set_title(f"{model}, w{w_bits}a8, context {context}")
-    ax.legend(fontsize=5, ncol=2, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    hws = [h for h in hws if h in set(d.hw)]
+    fig, axes = plt.subplots(1, len(hws), figsize=(DOUBLE_COLUMN_IN, 2.6), squeeze=False, layout="constrained")
+    comps_all = [c for c in COMPONENT_LABELS if c in d.columns and d[c].sum() > 0]
+    colors = {c: f"C{i % 10}" for i, c in enumerate(comps_all)}
+    for ax, hw in zip(axes[0], hws):
+        g = d[d.hw == hw].sort_values("batch")
+        share = g[comps_all].div(g.step_s, axis=0)
+        big = [c for c in comps_all if share[c].max() >= min_share]
+        small = [c for c in comps_all if c not in big and g[c].sum() > 0]
+        bottom = np.zeros(len(g))
+        x = np.arange(len(g))
+        for c in big:
+            v = (g[c] / g.batch).to_numpy() * 1e3
+            ax.bar(x, v, bottom=bottom, label=COMPONENT_LABELS[c], width=0.75, color=colors[c])
+            bottom += v
+        if small:
+            v = (g[small].sum(axis=1) / g.batch).to_numpy() * 1e3
+            names = [COMPONENT_LABELS[c] for c in small]
+            lines = [", ".join(names[i:i + 2]) for i in range(0, len(names), 2)]
+            ax.bar(x, v, bottom=bottom, width=0.75, color="0.6", label="other (<2 %):\n" + ",\n".join(lines))
+            bottom += v
+        ax.set_ylim(0, 1.7 * bottom.max())
+        ax.set_xticks(x, [str(b) for b in g.batch])
+        ax.set_xlabel("batch")
+        ax.set_title(HW_LABELS.get(hw, hw), fontsize=8)
+        ax.legend(fontsize=5, loc="upper right")
+    axes[0][0].set_ylabel("ms per generated token")
+    fig.suptitle(f"{model}, w{w_bits}a8, context {context}", fontsize=8)
     return fig
 
 

@@ -16,12 +16,15 @@ import torch
 
 from sail.quant.act import check_a_bits, fake_quantize_activations_torch
 from sail.quant.core import QuantLinear
-from sail.quant.gptq import factor_hessian, hessian_error, hessian_key, quantize_gptq
+from sail.quant.gptq import factor_hessian, hessian_key, quantize_gptq
 from sail.quant.rtn import quantize_rtn
 
 log = logging.getLogger("sail")
 
-METHODS = ("fp", "rtn", "gptq")  # fp: weights untouched (the dequantised Q4_1 reference)
+METHODS = ("fp", "rtn", "rtn_fmin", "gptq")
+# fp: weights untouched (the dequantised Q4_1 reference); rtn_fmin: RTN on the Q4_1-shaped grid
+# with a float minimum per group (sail.quant.rtn), a comparison row only.
+METHOD_LABELS = {"fp": "fp32", "rtn": "RTN", "rtn_fmin": "RTN, float-minimum grid", "gptq": "GPTQ"}
 
 
 def check_method(method: str) -> str:
@@ -32,8 +35,11 @@ def check_method(method: str) -> str:
 
 def quantize_layers(model, method: str, w_bits: Sequence[int], group_size: int | None,
                     symmetric: bool = False, hessians: dict | None = None, damp: float = 0.01,
-                    names: Sequence[str] | None = None, progress: bool = True) -> dict[int, dict[str, QuantLinear]]:
-    """Quantise the linear layers of ``model`` (left unmodified) at every width in ``w_bits``.
+                    act_order: bool = False, names: Sequence[str] | None = None,
+                    progress: bool = True) -> dict[int, dict[str, QuantLinear]]:
+    """Quantise the linear layers of ``model`` (left unmodified) at every width in ``w_bits``,
+    each layer on its own (RTN, or GPTQ with ``hessians`` from the fp model: the non-sequential
+    variant; :func:`sail.quant.sequential.sequential_quantize` is the reference's sequential one).
 
     Returns ``{w_bits: {layer name: QuantLinear}}``. For GPTQ each Hessian is factored once and
     reused for the layers that share it and for every bit width.
@@ -56,14 +62,14 @@ def quantize_layers(model, method: str, w_bits: Sequence[int], group_size: int |
         if method == "gptq" and hessian_key(name) != key:
             key = hessian_key(name)
             try:
-                factor = factor_hessian(hessians[key], damp)
+                factor = factor_hessian(hessians[key], damp, act_order)
             except ValueError as err:
                 raise ValueError(f"layer {name} (Hessian {key!r}): {err}") from None
         for b in w_bits:
-            if method == "rtn":
-                out[b][name] = quantize_rtn(w, b, group_size, symmetric=symmetric)
-            else:
+            if method == "gptq":
                 out[b][name] = quantize_gptq(w, factor, b, group_size, symmetric=symmetric)
+            else:
+                out[b][name] = quantize_rtn(w, b, group_size, symmetric=symmetric, float_min=method == "rtn_fmin")
     return {b: dict(sorted(d.items())) for b, d in out.items()}
 
 
@@ -91,13 +97,6 @@ def set_quantized_weights(model, qlinears: dict[str, QuantLinear]) -> None:
         model.set_linear_weight(name, torch.from_numpy(qlinears[name].dequantize()))
 
 
-def layer_errors(model, qlinears: dict[str, QuantLinear], hessians: dict) -> dict[str, float]:
-    """``tr(ΔW H ΔWᵀ)`` for every quantised layer against the model's current weights."""
-    return {name: hessian_error(model.get_linear_weight(name).detach().numpy(), ql.dequantize(),
-                                hessians[hessian_key(name)])
-            for name, ql in sorted(qlinears.items())}
-
-
 @contextlib.contextmanager
 def quantized_activations(model, a_bits: int | None):
     """Inside the block every linear layer sees per-token ``a_bits`` activations (None: unchanged)."""
@@ -113,39 +112,64 @@ def quantized_activations(model, a_bits: int | None):
         yield
 
 
-def timed_perplexity(model, ids, window: int, batch_windows: int, max_windows: int):
-    """``sail.model.perplexity`` plus the wall-clock seconds of the whole evaluation."""
-    from sail.model import perplexity
+def spread_windows(ids, window: int, n_windows: int) -> np.ndarray:
+    """``n_windows`` non-overlapping windows of ``window`` tokens spread evenly over all of ``ids``
+    (first window at the start, last at the end), as an (n_windows, window) int64 array.
 
-    t0 = time.perf_counter()
-    with torch.inference_mode():
-        res = perplexity(model, ids, window=window, batch_windows=batch_windows, max_windows=max_windows)
-    return res, time.perf_counter() - t0
+    Scoring the first pages only would weight one part of a book (title page, first chapters);
+    evenly spaced windows sample the whole text. ValueError if the text is too short.
+    """
+    ids = np.asarray(ids, dtype=np.int64)
+    if window < 2:
+        raise ValueError(f"window must be >= 2 tokens, got {window}")
+    if n_windows < 1:
+        raise ValueError(f"n_windows must be >= 1, got {n_windows}")
+    if len(ids) < n_windows * window:
+        raise ValueError(f"{len(ids)} tokens cannot hold {n_windows} windows of {window}")
+    if n_windows == 1:
+        starts = np.array([0])
+    else:
+        starts = (np.arange(n_windows) * (len(ids) - window)) // (n_windows - 1)
+    return np.stack([ids[s:s + window] for s in starts])
 
 
-def reference_perplexity(model, ids, window: int, batch_windows: int, matched_windows: int, total_windows: int):
-    """Reference perplexity on ``total_windows`` windows, and separately on the first
-    ``matched_windows`` (the windows every other row is scored on, so deltas compare like with like).
+def window_perplexity(model, windows: np.ndarray, batch_windows: int, progress: bool = True):
+    """Perplexity of ``model`` on the (n, T) ``windows``: each window predicts its tokens 1..T-1.
 
-    Returns ``(matched, total, eval_s)``; ``total`` is a dict in ``PerplexityResult.as_row`` form
-    combining both passes (windows are independent, so NLL sums add).
+    The same definition as :func:`sail.model.perplexity` (tested equal), for arbitrary windows;
+    the log-softmax runs in float32 and the NLL sum in float64 (the float64 log-softmax over the
+    49,152-token vocabulary cost a fifth of the evaluation time). Returns
+    ``(PerplexityResult, eval_s)``: ``seconds`` is the forward passes, ``eval_s`` everything.
     """
     import math
 
-    if not 1 <= matched_windows <= total_windows:
-        raise ValueError(f"need 1 <= matched_windows <= total_windows, got {matched_windows}, {total_windows}")
-    first, s1 = timed_perplexity(model, ids, window, batch_windows, matched_windows)
-    rows = [first.as_row()]
-    eval_s = s1
-    if total_windows > matched_windows:
-        rest, s2 = timed_perplexity(model, np.asarray(ids)[matched_windows * window:], window, batch_windows,
-                                    total_windows - matched_windows)
-        rows.append(rest.as_row())
-        eval_s += s2
-    nll = sum(r["nll_sum"] for r in rows)
-    n_tok = sum(r["n_tokens"] for r in rows)
-    n_win = sum(r["n_windows"] for r in rows)
-    seconds = sum(r["seconds"] for r in rows)
-    total = {"ppl": math.exp(nll / n_tok), "nll_sum": nll, "n_tokens": n_tok, "n_windows": n_win,
-             "seconds": seconds, "tokens_per_s": n_win * window / seconds}
-    return first, total, eval_s
+    import torch.nn.functional as F
+
+    from sail.model.eval import PerplexityResult
+
+    if batch_windows < 1:
+        raise ValueError(f"batch_windows must be >= 1, got {batch_windows}")
+    w = torch.from_numpy(np.asarray(windows, dtype=np.int64))
+    if w.ndim != 2 or w.shape[1] < 2:
+        raise ValueError(f"windows must be (n, T >= 2) token ids, got shape {tuple(w.shape)}")
+    batches = range(0, len(w), batch_windows)
+    if progress:
+        from tqdm import tqdm
+
+        batches = tqdm(batches, desc="perplexity", unit="batch")
+    t_start = time.perf_counter()
+    nll, n_tok, seconds = 0.0, 0, 0.0
+    with torch.inference_mode():
+        for b0 in batches:
+            chunk = w[b0:b0 + batch_windows]
+            t0 = time.perf_counter()
+            logits = model(chunk)
+            seconds += time.perf_counter() - t0
+            loss = F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), chunk[:, 1:].reshape(-1),
+                                   reduction="none")
+            nll += float(loss.double().sum())
+            n_tok += chunk[:, 1:].numel()
+            del logits, loss
+    res = PerplexityResult(ppl=math.exp(nll / n_tok), nll_sum=nll, n_tokens=n_tok, n_windows=len(w),
+                           seconds=seconds, tokens_per_s=w.numel() / seconds if seconds else float("nan"))
+    return res, time.perf_counter() - t_start

@@ -10,6 +10,12 @@ representable. ``s = (max - min) / (2**w_bits - 1)``, ``z = round(-min / s)``.
 Symmetric: ``s = max|w| / (2**(w_bits-1) - 1)`` and ``z = 2**(w_bits-1)`` (integer, code 0 unused,
 levels symmetric around 0). For ``w_bits == 1`` that grid has no non-zero level, so 1-bit
 symmetric uses the sign grid ``{-max|w|, +max|w|}``: ``s = 2 max|w|``, ``z = 0.5``.
+
+Float minimum (``float_min``, the shape of llama.cpp's Q4_1 / Q*_1 blocks: an fp scale and an fp
+*minimum* per group): ``s = (max - min) / (2**w_bits - 1)`` and ``w ~ s * Q + min`` with the group's
+own min and max (0 not forced inside), i.e. ``z = -min / s`` is a float. Integer LUT-GEMV cannot fold
+a fractional zero-point into the integer codes, so this grid is a comparison only: at 4 bits and
+group 32 it is the grid the GGUF's Q4_1 weights already lie on.
 """
 
 from __future__ import annotations
@@ -28,13 +34,23 @@ def check_weight(w: np.ndarray) -> np.ndarray:
     return w.astype(np.float32, copy=False)
 
 
-def group_params(wg: np.ndarray, w_bits: int, symmetric: bool) -> tuple[np.ndarray, np.ndarray]:
+def group_params(wg: np.ndarray, w_bits: int, symmetric: bool,
+                 float_min: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Scale and zero-point for the groups in the last axis of ``wg`` (shape ``(..., G)``).
 
     Returns ``(scale, zero)`` with shape ``wg.shape[:-1]``, float32. Shared by RTN and GPTQ so the
     two methods use the same grid and differ only in how codes are chosen.
     """
     maxq = (1 << w_bits) - 1
+    if symmetric and float_min:
+        raise ValueError("symmetric and float_min grids exclude each other")
+    if float_min:
+        lo, hi = wg.min(axis=-1), wg.max(axis=-1)
+        scale = (hi - lo) / maxq
+        safe = np.where(scale > 0, scale, 1.0)
+        # A constant group: scale 1 and the code 0 at the group's value.
+        zero = -lo / safe
+        return safe.astype(np.float32), zero.astype(np.float32)
     if symmetric:
         amax = np.abs(wg).max(axis=-1)
         if w_bits == 1:
@@ -65,7 +81,8 @@ def quantize_codes(w: np.ndarray, scale: np.ndarray, zero: np.ndarray, w_bits: i
     return np.clip(np.round(w / scale + zero), 0, maxq)
 
 
-def quantize_rtn(w: np.ndarray, w_bits: int, group_size: int | None, symmetric: bool = False) -> QuantLinear:
+def quantize_rtn(w: np.ndarray, w_bits: int, group_size: int | None, symmetric: bool = False,
+                 float_min: bool = False) -> QuantLinear:
     """Quantise one weight matrix by round-to-nearest.
 
     Parameters
@@ -75,6 +92,7 @@ def quantize_rtn(w: np.ndarray, w_bits: int, group_size: int | None, symmetric: 
     group_size : input channels per (scale, zero) pair; must divide K. ``None`` or ``-1`` means
         per-channel (one group of all K).
     symmetric : symmetric grid around 0 instead of the asymmetric min/max grid.
+    float_min : the Q4_1-shaped grid with a float minimum per group (module docstring).
 
     Raises
     ------
@@ -85,6 +103,6 @@ def quantize_rtn(w: np.ndarray, w_bits: int, group_size: int | None, symmetric: 
     m, k = w.shape
     g = check_group_size(group_size, k)
     wg = w.reshape(m, k // g, g)
-    scale, zero = group_params(wg, w_bits, symmetric)
+    scale, zero = group_params(wg, w_bits, symmetric, float_min)
     q = quantize_codes(wg, scale[:, :, None], zero[:, :, None], w_bits)
     return QuantLinear(q=q.reshape(m, k).astype(np.uint8), scale=scale, zero=zero, w_bits=w_bits, group_size=g)

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
+from sail.sim import mapping
 from sail.sim.capacity import require_fit, scaled_params
 from sail.contracts import (  # noqa: F401  (PRT_COLUMNS, PRT_DEFAULT re-exported: the profile's table contract)
     A_BITS_RANGE,
@@ -109,6 +110,7 @@ def prt_fractions(
     policy: str = "lru",
     encoding: str = "twos_complement",
     zero_skip: bool = False,
+    scope: str = "per_array",
 ):
     """(zero_frac, hit_frac) arrays of shape (L, N) from the profiling stage's ``prt_hits.csv``.
 
@@ -116,12 +118,19 @@ def prt_fractions(
     profile covers a few batches, the sweep many). Layer types the profile does not have (``lm_head``)
     take the lookup-weighted aggregate of all profiled types. Without a table, no reuse (zeros).
     SHORTCUT(prt-transfer): hit rates measured on SmolLM2 activations are applied to every model.
+    ``scope`` is the PRT scope (``sail.sim.mapping.PRT_SCOPES``): a table with a ``scope`` column is
+    filtered on it; a table without one (the profiling stage's) is the per-LUT-group stream, i.e.
+    ``per_array``, and any other scope is refused.
     """
     batch = np.atleast_1d(np.asarray(batch, dtype=float))
     shape = (len(layer_types), batch.size)
     if prt is None:
         return np.zeros(shape), np.zeros(shape)
     check_prt_table(prt)
+    if "scope" in prt.columns:
+        prt = prt[prt.scope == scope]
+    elif scope != "per_array":
+        raise ValueError(f"the PRT table has no scope column (per-LUT-group streams); cannot give scope {scope!r}")
     sel = prt[
         (prt.n_bw == n_bw)
         & (prt.a_bits == a_bits)
@@ -187,8 +196,9 @@ def simulate(
             types,
             int(hw2.value("csram.n_bw")),
             a_bits,
-            batch,
+            mapping.prt_stream_tokens(mapping.sail_resources(hw2), w_bits, batch),
             prt_entries=int(hw2.value("dfm.prt_entries")) if "dfm.prt_entries" in hw2.params else 32,
+            scope=hw2.option("prt_scope"),
         )
     r = evaluate(hw2, spec, w_bits, a_bits, batch, context, group_size=group_size, prt=prt_arr)
     f = {
@@ -263,13 +273,17 @@ def sweep(
             if len(set(n_bw.tolist())) != 1:
                 raise ValueError("sweeping csram.n_bw together with a PRT table is not supported")
             types = [t for t, *_ in spec.gemv_layers()]
+            res = mapping.resources_from_params(
+                hw2.values() | params, {k: v.value for k, v in hw2.options.items()}
+            )
             prt_arr = prt_fractions(
                 prt,
                 types,
                 int(n_bw[0]),
                 a_bits,
-                grp["batch"].to_numpy(),
+                mapping.prt_stream_tokens(res, grp["w_bits"].to_numpy(dtype=float), grp["batch"].to_numpy()),
                 prt_entries=int(hw2.value("dfm.prt_entries")),
+                scope=hw2.option("prt_scope"),
             )
         r = evaluate(
             hw2,

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from sail.contracts import DEFAULT_GROUP_SIZE
-from sail.sim import profiles
+from sail.sim import mapping, profiles
 from sail.sim.hw import HwConfig, HwError, NotModelled
 from sail.sim.models import ModelSpec
 from sail.sim.requirements import POSITIVE_SUFFIXES, REQUIRED, required_keys  # noqa: F401  (re-exported)
@@ -28,7 +28,8 @@ from sail.sim.requirements import POSITIVE_SUFFIXES, REQUIRED, required_keys  # 
 BREAKDOWN_KEYS = (
     "table_build_s",  # SAIL: LUT construction in the arrays
     "lookup_s",  # SAIL: C-SRAM row reads (after PRT hits and zero skips)
-    "accumulate_s",  # SAIL: shift-accumulate of looked-up rows (exposed part)
+    "accumulate_s",  # SAIL: shift-accumulate of looked-up rows (exposed part) and accumulator spills
+    "reduce_s",  # SAIL: partial-sum reduction when K is split across arrays
     "convert_s",  # de/quantisation of activations and outputs (in memory or on the cores)
     "pim_compute_s",  # baselines' in-memory MACs (bit-serial, LUT, bank-level)
     "cpu_gemv_s",  # CPU baseline: GEMV compute not hidden under DRAM
@@ -171,23 +172,6 @@ def _gemv_gpu(p, opts, m, k, w_bits, a_bits, batch, group_size, prt):
     )
 
 
-def lut_geometry(p, m, k, w_bits, a_bits):
-    """Table entry width, entries per row read, and groups of one layer (padded K) for SAIL's layout.
-
-    Layout: a table block holds ``2**n_bw`` rows (row index = activation pattern); its columns hold the
-    tables of ``entries_per_row`` consecutive output rows r for the same LUT group j, so one row read
-    serves all of them (they share the pattern).
-    """
-    n_bw = p["csram.n_bw"]
-    entry_bits = _ceil_log2(n_bw * (2.0**w_bits - 1) + 1)  # sum of n_bw unsigned w-bit codes
-    entries_per_row = np.floor(p["csram.cols"] / entry_bits)
-    if np.any(entries_per_row < 1):
-        raise NotModelled("a table entry is wider than a C-SRAM row (csram.cols too small for w_bits/n_bw)")
-    k_groups = np.ceil(k / n_bw)  # SHORTCUT(pad): K padded to a multiple of n_bw with zero weights
-    acc_bits = entry_bits + a_bits + _ceil_log2(k_groups)
-    return entry_bits, entries_per_row, k_groups, acc_bits
-
-
 def sail_layer_ops(m, k, n_bw, a_bits, batch, zero_frac=0.0, hit_frac=0.0) -> dict:
     """Entry-level operation counts the SAIL model charges for one GEMV (vectorised twin of ``opcount.lut_gemv``).
 
@@ -207,50 +191,35 @@ def sail_layer_ops(m, k, n_bw, a_bits, batch, zero_frac=0.0, hit_frac=0.0) -> di
 
 
 def _gemv_sail(p, opts, m, k, w_bits, a_bits, batch, group_size, prt):
-    profile, acc_style = opts["op_profile"], opts["accumulate_style"]
-    if acc_style not in ("near_array", "bit_serial"):
-        raise ValueError(f"accumulate_style must be near_array or bit_serial, got {acc_style!r}")
-    n_bw = p["csram.n_bw"]
-    f = p["csram.clock_ghz"] * 1e9
-    n_arr = p["llc.slices"] * p["csram.arrays_per_slice"]
-    lanes = n_arr * p["csram.cols"]
-    entry_bits, epr, k_groups, acc_bits = lut_geometry(p, m, k, w_bits, a_bits)
-    groups = m * k_groups
+    """SAIL's GEMV on its explicit mapping (:mod:`sail.sim.mapping`): the critical array's command stream.
+
+    The resources (arrays, PRTs, accumulators, adders) come from the one description area.py also reads;
+    the mapping says which blocks each array holds, how many residency rounds and token passes it runs, how
+    many arrays add partial sums into one slab; :func:`~sail.sim.mapping.analytical_cycles` turns that into
+    cycles with the same per-command costs the event-level simulator (:mod:`sail.sim.csram`) counts.
+    """
+    res = mapping.resources_from_params(p, opts)
+    mp = mapping.gemv_mapping(res, m, k, w_bits, a_bits, batch)
+    c = mapping.command_costs(p, opts, mp, res)
     zero_frac, hit_frac = prt
-    ops = sail_layer_ops(m, k_groups * n_bw, n_bw, a_bits, batch, zero_frac, hit_frac)
-    # Table construction: opcount's incremental subset sums, bit-serial over every bit line.
-    build_adds = ops["table_build_adds"]
-    build_s = np.ceil(build_adds / lanes) * profiles.add_cycles(profile, entry_bits) / f
-    # Lookups: opcount's B * a * M * K/n_bw entry lookups, entries_per_row of them per row read.
-    blocks = np.ceil(m / epr) * k_groups  # independent (row slab, j) table blocks
-    n_eff = np.minimum(n_arr, blocks)  # tensor-level scheduling: a small layer cannot fill every array
-    # One row read serves a slab of entries_per_row output rows: row counts = entry counts / M * slabs.
-    slabs_per_row = np.ceil(m / epr) / m
-    row_reads = ops["lookups"] * slabs_per_row
-    reads_left = ops["sram_reads"] * slabs_per_row  # PRT hits and zero skips skip the SRAM read
-    accs_left = ops["accumulates"] * slabs_per_row  # SHORTCUT(prt-hit): a hit still pays its accumulate
-    lookup_s = reads_left * p["csram.read_cycles"] / n_eff / f
-    if acc_style == "near_array":
-        acc_s = accs_left * p["csram.accumulate_cycles"] / n_eff / f
-    else:  # one bit-serial add of acc_bits per looked-up row (all its entries in parallel on the bit lines)
-        acc_s = accs_left * profiles.add_cycles(profile, acc_bits) / n_eff / f
-    ovl = p["csram.overlap_read_accumulate"]
-    acc_exposed = ovl * np.maximum(acc_s - lookup_s, 0.0) + (1 - ovl) * acc_s
-    # Type conversion: quantise B x K activations in, dequantise B x M accumulators out.
-    elems = batch * (k + m)
+    cyc = mapping.analytical_cycles(mp, res, c, zero_frac, hit_frac)
+    f = p["csram.clock_ghz"] * 1e9
+    build_s, lookup_s, acc_s, reduce_s = (cyc[x] / f for x in ("build", "lookup", "accumulate", "reduce"))
+    # Type conversion: in the arrays (activations in, outputs out), or B x (K + M) elements on the cores.
     inmem = p["csram.in_memory_conversion"]
-    conv_mem_s = np.ceil(elems / lanes) * profiles.convert_cycles(profile, a_bits) / f
-    conv_cpu_s = _cpu_convert_s(p, elems)
+    conv_mem_s = cyc["convert"] / f
+    conv_cpu_s = _cpu_convert_s(p, batch * (k + m))
     conv_s = inmem * conv_mem_s + (1 - inmem) * conv_cpu_s
-    compute_s = build_s + lookup_s + acc_exposed + inmem * conv_mem_s
+    compute_s = build_s + lookup_s + acc_s + reduce_s + inmem * conv_mem_s
     wbytes = _weight_bytes(p, m, k, w_bits, group_size)
     dram_s = wbytes / (p["memory.dram_bw_gbps"] * 1e9 * p["memory.dram_efficiency"])
     ovl_lc = p["csram.overlap_load_compute"]
     gemv = ovl_lc * np.maximum(dram_s, compute_s) + (1 - ovl_lc) * (dram_s + compute_s)
-    out_bytes = inmem * 4.0 + (1 - inmem) * np.ceil(acc_bits / 8.0)
+    out_bytes = inmem * 4.0 + (1 - inmem) * np.ceil(mp.acc_bits_needed / 8.0)
     noc_s, noc_bytes = _noc_s(p, m, k, batch, a_bits, out_bytes)
-    table_bits = groups * 2.0**n_bw * entry_bits
-    passes = np.ceil(table_bits / (n_arr * p["csram.rows"] * p["csram.cols"]))
+    row_reads = mp.blocks * batch * a_bits  # chip-wide lookups, one row read each before reuse
+    reads_left = row_reads * (1.0 - zero_frac - hit_frac)
+    counts = mapping.chip_command_counts(mp, res, zero_frac, hit_frac)  # chip-wide, for energy
     return dict(
         dram_bytes=wbytes + 0 * gemv,
         weight_bytes=wbytes + 0 * gemv,
@@ -258,15 +227,17 @@ def _gemv_sail(p, opts, m, k, w_bits, a_bits, batch, group_size, prt):
         cmp_s=compute_s + noc_s + (1 - inmem) * conv_cpu_s,
         table_build_s=build_s + 0 * gemv,
         lookup_s=lookup_s + 0 * gemv,
-        accumulate_s=acc_exposed + 0 * gemv,
+        accumulate_s=acc_s + 0 * gemv,
+        reduce_s=reduce_s + 0 * gemv,
         convert_s=conv_s + 0 * gemv,
         dram_s=gemv - compute_s,
         noc_s=noc_s + 0 * gemv,
         noc_bytes=noc_bytes + 0 * gemv,
-        csram_passes=passes + 0 * gemv,
-        compute_cycles=(build_s + lookup_s + acc_exposed) * f,
+        csram_passes=mp.rounds * mp.token_passes + 0 * gemv,
+        compute_cycles=(build_s + lookup_s + acc_s + reduce_s) * f,
         row_reads=row_reads + 0 * gemv,
         reads_left=reads_left + 0 * gemv,
+        **{f"csram_{k}": v + 0 * gemv for k, v in counts.items()},
     )
 
 
@@ -469,6 +440,8 @@ def sail_layer_cycles(
         "table_build_cycles": g["table_build_s"] * f,
         "lookup_cycles": g["lookup_s"] * f,
         "accumulate_cycles": g["accumulate_s"] * f,
+        "reduce_cycles": g["reduce_s"] * f,
+        "convert_cycles": g["convert_s"] * f,
         "row_reads": g["row_reads"],
         "sram_reads": g["reads_left"],
     }

@@ -46,12 +46,20 @@ REQUIRED = {
         "csram.clock_ghz",
         "csram.n_bw",
         "csram.read_cycles",
+        "csram.write_cycles",
         "csram.accumulate_cycles",
         "csram.overlap_read_accumulate",
         "csram.overlap_load_compute",
         "csram.in_memory_conversion",
+        "dfm.prt_entries",
+        "dfm.prt_entry_bits",
+        "dfm.acc_lanes",
+        "dfm.acc_tokens",
+        "dfm.acc_bits",
         "op_profile",
         "accumulate_style",
+        "prt_scope",
+        "table_build",
     ],
     "gpu": [
         "gpu.hbm_bw_gbps",
@@ -102,6 +110,10 @@ POSITIVE_SUFFIXES = (
     "weight_unpack_reuse_tokens",
     "link_bytes_per_cycle",
     "kv_bytes_per_element",
+    "acc_lanes",
+    "acc_tokens",
+    "acc_bits",
+    "prt_entries",
 )
 
 
