@@ -1,7 +1,7 @@
 """Energy per decode step (and per prefill) of SAIL, the CPU and the V100 from sourced per-operation energies.
 
 The timing model (:mod:`sail.sim.engine`) gives the step time and its breakdown; this module counts
-the operations behind them with the engine's own public formulas (:func:`~sail.sim.engine.lut_geometry`,
+the operations behind them with the engine's own public formulas (:func:`~sail.sim.mapping.gemv_mapping`,
 :func:`~sail.sim.engine.sail_layer_ops`, the same PRT fractions) and charges each a per-operation energy
 from the hardware description's ``energy.*`` section (every value with a ``source:``):
 
@@ -40,7 +40,8 @@ import pandas as pd
 from sail.sim import profiles
 from sail.sim.api import SYSTEM_NAMES, prt_fractions
 from sail.sim.capacity import place, scaled_params
-from sail.sim.engine import BREAKDOWN_KEYS, evaluate, lut_geometry, sail_layer_ops
+from sail.sim import mapping
+from sail.sim.engine import BREAKDOWN_KEYS, evaluate, sail_layer_ops
 from sail.sim.hw import HwConfig, HwError
 from sail.sim.models import ModelSpec, get_model
 
@@ -122,7 +123,10 @@ def sail_op_counts(hw: HwConfig, model: ModelSpec, w_bits, a_bits, tokens, prt=N
         zf, hf = (np.asarray(x, dtype=float) for x in prt)
     n_bw = p["csram.n_bw"]
     cols = p["csram.cols"]
-    entry_bits, epr, k_groups, acc_bits = lut_geometry(p, m, k, w_bits, a_bits)
+    # the engine's explicit mapping (sail.sim.mapping): entry width, entries per row, LUT groups, sum width
+    res = mapping.resources_from_params(p, {k_: v.value for k_, v in hw.options.items()})
+    mp = mapping.gemv_mapping(res, m, k, w_bits, a_bits, tokens)
+    entry_bits, epr, k_groups, acc_bits = mp.entry_bits, mp.epr, mp.groups, mp.acc_bits_needed
     ops = sail_layer_ops(m, k_groups * n_bw, n_bw, a_bits, tokens, zf, hf)
     slabs_per_row = np.ceil(m / epr) / m  # one row read serves a slab of entries_per_row output rows
     row_reads = ops["lookups"] * slabs_per_row

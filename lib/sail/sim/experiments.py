@@ -539,16 +539,16 @@ def area_claim_from_readings(readings: dict[str, float], default: str, configura
 
 
 def area_claim(sail: HwConfig, rel_tol: float = 0.1) -> ClaimResult:
-    df = area_breakdown(sail).set_index("component")
-    readings = {
-        "if the arrays are repurposed LLC ways": float(df.loc["total, arrays repurposed from LLC ways", "pct_of_llc"]),
-        "if added beside the slices": float(df.loc["total, arrays added beside the slices", "pct_of_llc"]),
-    }
-    names = list(readings)
-    default = names[0] if sail.value("csram.arrays_repurposed") else names[1]
-    assert abs(readings[default] - overhead_pct(sail)) < 1e-9
+    """The 2 % claim judged under every reading tab05 gives (arrays repurposed or added; PRT per array or per
+    slice; accumulators for 1..64 tokens): every ``total, ...`` row of :func:`area_breakdown`. Our value is the
+    description's own reading (:func:`overhead_pct`)."""
+    df = area_breakdown(sail)
+    totals = df[df.component.str.startswith("total")]
+    readings = {str(c).removeprefix("total, "): float(v) for c, v in zip(totals.component, totals.pct_of_llc)}
+    own = overhead_pct(sail)
+    default = min(readings, key=lambda n: abs(readings[n] - own))
     cfg = (f"{int(sail.value('llc.slices'))} slices x {int(sail.value('csram.arrays_per_slice'))} arrays of "
-           f"{int(sail.value('csram.rows'))}x{int(sail.value('csram.cols'))}")
+           f"{int(sail.value('csram.rows'))}x{int(sail.value('csram.cols'))}; our value: {default}")
     return area_claim_from_readings(readings, default, cfg, rel_tol)
 
 
