@@ -255,12 +255,16 @@ TPD_RATIOS = table(
 
 # ---- quant stage ------------------------------------------------------------------------------------
 MIXED_SENSITIVITY = table(
-    {"layer": text(), "type": text(LAYER_TYPES), "n_params": integer(1), "w_bits": integer(*W_BITS_RANGE),
-     "error": number(0)},
+    {"layer": text(), "block": integer(0), "type": text(LAYER_TYPES), "n_params": integer(1),
+     "w_bits": integer(*W_BITS_RANGE),
+     # per-layer output error of the sequential pass: tr(dW H dW^T), Fisher-weighted, and RTN's (may be absent)
+     "error_hessian": number(0), "error_fisher": number(0), "error_rtn": number(0, nullable=True, required=False)},
     name="mixed_sensitivity",
 )
 MIXED_ASSIGNMENT = table(
-    {"budget": number(gt=0), "layer": text(), "w_bits": integer(*W_BITS_RANGE)}, name="mixed_assignment"
+    {"sensitivity": text(["fisher", "hessian"]), "budget": number(gt=0), "layer": text(),
+     "w_bits": integer(*W_BITS_RANGE)},
+    name="mixed_assignment",
 )
 
 # Table name (last two path components) -> schema.
