@@ -15,6 +15,8 @@ The other half is held out and only predicted; its mean absolute percentage erro
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 
@@ -36,8 +38,7 @@ def model_spec(label: str, n_layers: int) -> ModelSpec:
     """Geometry of a measured model: ``llama2-7b-geometry`` truncated to ``n_layers`` blocks, or a simulator model."""
     if label == "llama2-7b-geometry":
         base = MODELS["llama2-7b"]
-        return ModelSpec(f"{label}-{n_layers}l", int(n_layers), base.dim, base.ffn_dim, base.n_heads,
-                         base.n_kv_heads, base.vocab, base.head_dim)
+        return dataclasses.replace(base, name=f"{label}-{n_layers}l", n_layers=int(n_layers))
     if label in MODELS:
         return MODELS[label]
     raise ValueError(f"unknown measured model {label!r}; known: llama2-7b-geometry, {sorted(MODELS)}")
