@@ -140,7 +140,11 @@ def to_markdown(df: pd.DataFrame, caption: str = "", max_width: int = MD_MAX_WID
 # ---- LaTeX ----------------------------------------------------------------------------------------------
 _TEX_ESCAPE = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-               "<": r"\textless{}", ">": r"\textgreater{}"}
+               "<": r"\textless{}", ">": r"\textgreater{}",
+               # symbols our labels use that pdflatex's default inputenc has no glyph for
+               "Δ": r"$\Delta$", "ᵀ": r"$^{\top}$", "²": r"$^{2}$", "×": r"$\times$", "±": r"$\pm$",
+               "≥": r"$\geq$", "≤": r"$\leq$", "µ": r"$\mu$", "λ": r"$\lambda$", "≈": r"$\approx$",
+               "→": r"$\rightarrow$", "−": "-"}
 _TEX_RE = re.compile("|".join(re.escape(k) for k in _TEX_ESCAPE))
 
 

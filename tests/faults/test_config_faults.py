@@ -153,7 +153,8 @@ def test_snakefile_rejects_a_bad_config_before_any_job(tmp_path, key, value, nee
     _set(cfg["experiments"]["quick"], list(key), value)
     p = tmp_path / "bad.yaml"
     p.write_text(yaml.safe_dump(cfg))
-    r = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile", str(p),
+    # --forceall: every job is in the DAG, so a missing input is found even where outputs exist
+    r = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--forceall", "--cores", "1", "--configfile", str(p),
                         "--config", "experiment=quick", "--directory", str(REPO)],
                        cwd=REPO, capture_output=True, text=True, timeout=300)
     assert r.returncode != 0

@@ -294,12 +294,7 @@ rule fig15_crosscheck:
         table=f"{RES}/sim/crosscheck.csv",
         scope=f"{RES}/sim/prt_scope.csv",
     output:
-        pdf=report(
-            figure("fig15_crosscheck")["pdf"],
-            caption="../report/fig15_crosscheck.rst",
-            category="Figures",
-        ),
-        png=figure("fig15_crosscheck")["png"],
+        **report_figure("fig15_crosscheck", "Simulator"),
     log:
         notebook=f"{LOGS}/notebooks/fig15_crosscheck.ipynb",
     conda:
@@ -395,12 +390,7 @@ rule fig16_energy:
         energy=f"{RES}/sim/energy.csv",
         request=f"{RES}/sim/request.csv",
     output:
-        pdf=report(
-            figure("fig16_energy")["pdf"],
-            caption="../report/fig16_energy.rst",
-            category="Figures",
-        ),
-        png=figure("fig16_energy")["png"],
+        **report_figure("fig16_energy", "Simulator"),
     log:
         notebook=f"{LOGS}/notebooks/fig16_energy.ipynb",
     conda:

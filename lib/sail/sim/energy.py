@@ -37,6 +37,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sail.contracts import DEFAULT_GROUP_SIZE
 from sail.sim import profiles
 from sail.sim.api import SYSTEM_NAMES, prt_fractions
 from sail.sim.capacity import place, scaled_params
@@ -260,7 +261,7 @@ def placed(hw: HwConfig, spec: ModelSpec, w_bits: int, batch: int, context: int,
 
 
 def decode_energy(hw: HwConfig, model: str, w_bits: int, a_bits: int, batch: int, context: int,
-                  group_size: int = 128, prt_table: pd.DataFrame | None = None) -> dict | None:
+                  group_size: int = DEFAULT_GROUP_SIZE, prt_table: pd.DataFrame | None = None) -> dict | None:
     """One decode step at one design point: the engine's time and breakdown plus energy by component;
     None when the configuration fits in no memory the description offers."""
     spec = get_model(model)

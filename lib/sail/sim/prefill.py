@@ -34,6 +34,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from sail.contracts import DEFAULT_GROUP_SIZE
 from sail.sim.api import SYSTEM_NAMES
 from sail.sim.capacity import scaled_params
 from sail.sim.energy import (
@@ -94,7 +95,7 @@ def _add(a: dict, b: dict, keys) -> dict:
 
 
 def prefill(hw: HwConfig, model: str, w_bits: int, a_bits: int, batch: int, prompt_tokens: int,
-            group_size: int = 128, prt_table: pd.DataFrame | None = None, with_energy: bool = True,
+            group_size: int = DEFAULT_GROUP_SIZE, prt_table: pd.DataFrame | None = None, with_energy: bool = True,
             n_devices: int = 1) -> dict:
     """Time (s) and, if the description has an energy model, energy (J) of the prompt phase of ``batch``
     sequences of ``prompt_tokens`` tokens. Returns scalars: ``prefill_s`` and its parts, ``*_j``."""
@@ -178,7 +179,7 @@ def _decode(hw, model, w_bits, a_bits, batch, context, group_size, prt_table, n_
 
 
 def request(hw: HwConfig, model: str, w_bits: int, a_bits: int, batch: int, prompt_tokens: int,
-            generated_tokens: int, group_size: int = 128, prt_table: pd.DataFrame | None = None) -> dict | None:
+            generated_tokens: int, group_size: int = DEFAULT_GROUP_SIZE, prt_table: pd.DataFrame | None = None) -> dict | None:
     """One request of ``batch`` sequences: prefill, TTFT, decode, totals (time and energy). None when the
     request's full context (prompt + generated) fits in no memory the description offers."""
     if not (isinstance(generated_tokens, (int, np.integer)) and generated_tokens >= 1):
