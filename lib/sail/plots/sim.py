@@ -4,6 +4,7 @@ returns a matplotlib Figure; numbers come only from those tables."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import FuncFormatter, NullFormatter
 import numpy as np
 import pandas as pd
 
@@ -34,6 +35,13 @@ COMPONENT_LABELS = {
     "attention_s": "attention (KV)",
     "other_s": "norms etc.",
 }
+
+
+def _batch_axis(ax) -> None:
+    """Batch on a log2 axis, labelled 1, 2, 4, ... (not 2^0, 2^1, ...)."""
+    ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
 
 
 MODEL_ORDER = ("smollm2-135m", "llama2-7b", "llama3-8b", "llama2-13b", "llama2-70b")  # by parameter count
@@ -72,7 +80,7 @@ def plot_speedup(df: pd.DataFrame):
                 g = g.sort_values("batch")
                 ax.plot(g.batch, g.speedup_vs_cpu, color=colours[w], ls=styles[ctx], marker="o", ms=1.8, lw=0.9)
             ax.axhline(PAPER_SPEEDUP, color="0.15", ls=(0, (1, 1)), lw=0.9)
-            ax.set_xscale("log", base=2)
+            _batch_axis(ax)
             ax.set_yscale("log")
             if i == 0:
                 ax.set_title(model, fontsize=7)
@@ -125,7 +133,7 @@ def plot_pim_compare(df: pd.DataFrame, model: str, w_bits: int, context: int):
             label = SYSTEM_LABELS.get(system, system)
             label = label if label.lower() == hw.lower() else f"{label} ({hw})"
         ax.plot(g.batch, g.tokens_per_s, ms=3.5, lw=1.2, mfc="none" if system != "sail" else None, label=label, **style)
-    ax.set_xscale("log", base=2)
+    _batch_axis(ax)
     ax.set_yscale("log")
     batches = sorted(d.batch.unique())
     ax.set_xticks(batches, [str(b) for b in batches])
@@ -146,7 +154,7 @@ def plot_ablation(df: pd.DataFrame):
     base = df[df.variant == "SAIL"].set_index("batch").tokens_per_s
     g = df[df.variant == "SAIL"].sort_values("batch")
     ax0.plot(g.batch, g.tokens_per_s, marker="o", ms=3, lw=1, color="k")
-    ax0.set_xscale("log", base=2)
+    _batch_axis(ax0)
     ax0.set_yscale("log")
     ax0.set_xlabel("batch (1 = no batching)")
     ax0.set_ylabel("SAIL tokens/s")
@@ -159,7 +167,7 @@ def plot_ablation(df: pd.DataFrame):
         ax1.plot(g.batch, rel, ls=styles[i % 4], marker=markers[i % 4], ms=3.5, lw=1.2, label=variant,
                  color=f"C{i}", alpha=0.9)
     ax1.axhline(0, color="k", lw=0.6)
-    ax1.set_xscale("log", base=2)
+    _batch_axis(ax1)
     ax1.set_xlabel("batch")
     ax1.set_ylabel("tokens/s vs SAIL (%)")
     ax1.set_title("(b) one mechanism removed")
@@ -290,7 +298,7 @@ def plot_type_conversion(df: pd.DataFrame, ablation: pd.DataFrame | None = None)
         ratio = (100 * (on / off - 1)).sort_index()
         ax.plot(ratio.index, ratio.values, marker="o", ms=3, color=colours[0])
         ax.axhline(0.0, color="k", lw=0.8, ls="--")
-        ax.set_xscale("log", base=2)
+        _batch_axis(ax)
         ax.set_xticks(list(ratio.index), [str(b) for b in ratio.index], fontsize=6)
         ax.set_xlabel("batch", fontsize=7)
         ax.set_ylabel("SAIL speed change from\nin-memory conversion (%)", fontsize=7)
