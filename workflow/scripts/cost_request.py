@@ -9,11 +9,7 @@ with log_to(snakemake.log[0]):
     p = snakemake.params
     prices = load_prices(snakemake.input.prices)
     overhead = overhead_from_area(read_table(snakemake.input.area))
-    systems = [
-        SystemPrice(name, s["instance"], s["add_overhead"], s["hw"],
-                    tuple((o["devices"], o["instance"]) for o in s.get("scale_out", [])))
-        for name, s in sorted(p.systems.items())
-    ]
+    systems = SystemPrice.from_config(p.systems)
     cost = request_cost(read_table(snakemake.input.request), prices, systems, overhead, p.overhead_multiplier)
     ratios = pd.concat([request_ratios(cost, "sail", base, [k for k in p.match_on[base] if k != "context"])
                         for base in sorted(p.match_on)], ignore_index=True)

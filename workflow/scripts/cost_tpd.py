@@ -9,11 +9,7 @@ with log_to(snakemake.log[0]):
     p = snakemake.params
     prices = load_prices(snakemake.input.prices)
     overhead = overhead_from_area(read_table(snakemake.input.area))
-    systems = [
-        SystemPrice(name, s["instance"], s["add_overhead"], s["hw"],
-                    tuple((o["devices"], o["instance"]) for o in s.get("scale_out", [])))
-        for name, s in sorted(p.systems.items())
-    ]
+    systems = SystemPrice.from_config(p.systems)
     cost = cost_table(read_table(snakemake.input.decode), prices, systems, overhead, p.overhead_multiplier)
     log.info("area overhead %.4g x multiplier %.3g; %d priced rows", overhead, p.overhead_multiplier, len(cost))
     # tokens per joule beside tokens per dollar (sim/energy.csv; NaN for hardware without an energy model)

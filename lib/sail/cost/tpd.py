@@ -108,6 +108,14 @@ class SystemPrice:
     # ``n_devices``, sail.sim.capacity), e.g. ((4, "p3.8xlarge"), (8, "p3.16xlarge")); ``instance`` is 1 device.
     scale_out: tuple = ()
 
+    @classmethod
+    def from_config(cls, systems: dict) -> list["SystemPrice"]:
+        """The ``cost.systems`` block of config/config.yaml (name -> instance, add_overhead, hw,
+        scale_out), one :class:`SystemPrice` per name in name order."""
+        return [cls(name, s["instance"], s["add_overhead"], s["hw"],
+                    tuple((o["devices"], o["instance"]) for o in s.get("scale_out", [])))
+                for name, s in sorted(systems.items())]
+
     @property
     def hw_name(self) -> str:
         return self.hw if self.hw is not None else self.system
