@@ -6,11 +6,17 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from matplotlib.ticker import NullFormatter
+from matplotlib.ticker import FuncFormatter
 
 from sail.plots.style import DOUBLE_COLUMN_IN, apply_style
 
 CONTEXT_MARKERS = ("o", "s", "^", "D")
+
+
+def _minor_label(v: float, _pos) -> str:
+    """Label a log axis' minor tick only at 2x and 5x a power of ten."""
+    mantissa = round(v / 10 ** np.floor(np.log10(v)), 6)
+    return f"{v:g}" if mantissa in (2.0, 5.0) else ""
 
 
 def plot_validation(table: pd.DataFrame, summary: pd.DataFrame):
@@ -51,8 +57,9 @@ def plot_validation(table: pd.DataFrame, summary: pd.DataFrame):
         ax.set_yscale("log")
         ax.set_xlim(lo, hi)
         ax.set_ylim(lo, hi)
-        for axis in (ax.xaxis, ax.yaxis):  # decade labels only: minor labels collide at one column
-            axis.set_minor_formatter(NullFormatter())
+        for axis in (ax.xaxis, ax.yaxis):  # plain numbers; minor labels at 2 and 5 only (they collide otherwise)
+            axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            axis.set_minor_formatter(FuncFormatter(_minor_label))
         key = (d.fit_set.iloc[0], f"weight_type={d.weight_type.iloc[0]}")
         mape = f"held-out MAPE {held.loc[key, 'mape_pct']:.1f} %" if key in held.index else ""
         ax.set_title(f"{wt}: {mape}", fontsize=7)
@@ -62,7 +69,7 @@ def plot_validation(table: pd.DataFrame, summary: pd.DataFrame):
         ax.set_visible(False)
     handles = [plt.Line2D([], [], ls="", marker="o", color=c, label=f"{t} thread{'s' if t > 1 else ''}")
                for t, c in colours.items()]
-    handles += [plt.Line2D([], [], ls="", marker=m, color="0.3", mfc="none", label=f"context {c}")
+    handles += [plt.Line2D([], [], ls="", marker=m, color="0.3", label=f"context {c}")
                 for c, m in ctx_marker.items()]
     handles += [plt.Line2D([], [], ls="", marker="o", color="0.3", label="fitted point"),
                 plt.Line2D([], [], ls="", marker="o", color="0.3", mfc="none", label="held-out point"),
