@@ -144,10 +144,10 @@ def test_unreadable_config_file_is_named(tmp_path, text, needle):
 @pytest.mark.parametrize("key,value,needle", [
     (("cost", "systems", "cpu", "instance"), "m9g.huge", "m9g.huge"),  # cross-field rule at load
     (("sim", "cpu_hw"), "graviton9", "'graviton9' is not among the simulated"),
-    # A description no file and no rule provides ("tpu_v9" in sim.hw) is left to Snakemake's DAG. That
-    # case is not here: in a fresh clone after the quick pipeline the dry run did not report it (in
-    # the development checkout it did); the cause was not found in time (release 1.0.0 notes).
-], ids=["price-instance-at-load", "cpu-hw-not-simulated"])
+    # a description no file provides (no rule writes config/hw): rejected at load, not left to the DAG
+    (("sim", "hw"), [*BASE["experiments"]["quick"]["sim"]["hw"], "tpu_v9"], "config/hw/tpu_v9.yaml"),
+    (("sim", "calib_hw"), "x86_hots", "did you mean 'x86_host'"),
+], ids=["price-instance-at-load", "cpu-hw-not-simulated", "sim-hw-missing", "calib-hw-typo"])
 def test_snakefile_rejects_a_bad_config_before_any_job(tmp_path, key, value, needle):
     """A dry run fails, naming the value, before any job runs."""
     cfg = copy.deepcopy(BASE)

@@ -72,7 +72,10 @@ def _load_hw(hw_dir: Path, stem: str, where: str, out: list):
     from sail.sim.hw import load_hw
 
     path = hw_dir / f"{stem}.yaml"
-    if not path.exists():  # a rule may write it; if none does, Snakemake names the missing input
+    if not path.exists():  # no rule writes hardware descriptions: a missing one is a config error
+        known = sorted(p.stem for p in hw_dir.glob("*.yaml"))
+        out.append(f"{where}: no hardware description config/hw/{stem}.yaml for {stem!r}"
+                   f"{did_you_mean(stem, known)}; known: {known}")
         return None
     try:
         return load_hw(path)
@@ -93,7 +96,11 @@ def _check_sim(s: dict, profile: dict, hw_dir: Path, where: str) -> list[str]:
             out.append(f"{where}: unknown model {m!r}{did_you_mean(m, MODELS)}; known: {sorted(MODELS)}")
     hws = {stem: _load_hw(hw_dir, stem, f"{where}.hw", out) for stem in s["hw"]}
     for key in ("cpu_hw", "sail_hw", "calib_hw"):
-        hws.setdefault(s[key], _load_hw(hw_dir, s[key], f"{where}.{key}", out))
+        if s[key] not in hws:
+            hws[s[key]] = _load_hw(hw_dir, s[key], f"{where}.{key}", out)
+    for stem in s.get("energy_hw", []):
+        if stem not in hws:
+            hws[stem] = _load_hw(hw_dir, stem, f"{where}.energy_hw", out)
     for key in ("cpu_hw", "sail_hw"):
         if s[key] not in s["hw"]:
             out.append(f"{where}.{key}: {s[key]!r} is not among the simulated descriptions sim.hw {s['hw']}")
