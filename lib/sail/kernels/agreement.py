@@ -1,0 +1,103 @@
+"""Do separate runs of the kernel benchmark agree? One row per benchmark point over several runs.
+
+A single run's interleaving (:mod:`sail.kernels.bench`) and the in-process stability check
+(:mod:`sail.kernels.stability`) cannot show drift between *processes*: page placement, huge pages,
+CPU frequency and what else ran on the host between runs. This module takes the ``bench.csv`` of
+several complete runs of the benchmark (same configuration, same machine) and reports, per point,
+the median time over runs and the spread ``(max - min) / median`` of the per-run medians.
+
+The acceptance bar of the kernel work is about the "best kernels" at one thread: our fastest LUT
+kernel (``act_lut_simd``) and every llama.cpp type (``llamacpp_*``). :func:`agreement` marks those
+rows, and :func:`max_spread` returns the largest spread among them.
+
+Command line (writes a CSV, prints the marked rows)::
+
+    python -m sail.kernels.agreement run1/bench.csv run2/bench.csv run3/bench.csv --out agreement.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+# One benchmark point: what a row of bench.csv measures.
+POINT = ["kernel", "m", "k", "w_bits", "a_bits", "n_bw", "batch", "threads"]
+BEST_OURS = ("act_lut_simd",)
+PEER_PREFIX = "llamacpp_"
+AGREEMENT_COLUMNS = [*POINT, "bits_per_weight", "runs", "median_s", "min_s", "max_s", "spread", "best_kernel"]
+
+
+def is_best_kernel(kernel: str) -> bool:
+    """Our fastest LUT kernel or any llama.cpp type (the rows the agreement bar is about)."""
+    return kernel in BEST_OURS or kernel.startswith(PEER_PREFIX)
+
+
+def agreement(runs: list[pd.DataFrame]) -> pd.DataFrame:
+    """Per benchmark point present in every run: median over runs of the run medians and their spread.
+
+    ``runs`` are ``bench.csv`` tables of complete runs (at least 2). ``spread`` is
+    ``(max - min) / median`` of the per-run ``median_s`` (dimensionless); ``median_s``, ``min_s`` and
+    ``max_s`` are seconds per call. Points missing from any run are left out (they were not
+    measured in all of them); a point measured twice within one run is a malformed table.
+    """
+    if len(runs) < 2:
+        raise ValueError(f"need the bench.csv of at least 2 runs, got {len(runs)}")
+    frames = []
+    for i, df in enumerate(runs):
+        missing = [c for c in [*POINT, "median_s", "bits_per_weight"] if c not in df.columns]
+        if missing:
+            raise ValueError(f"run {i}: bench table lacks columns {missing}")
+        dup = df.duplicated(POINT)
+        if dup.any():
+            raise ValueError(f"run {i}: {int(dup.sum())} benchmark points appear twice, e.g. "
+                             f"{df.loc[dup, POINT].iloc[0].to_dict()}")
+        bad = ~(df["median_s"] > 0)
+        if bad.any():
+            raise ValueError(f"run {i}: median_s must be > 0 s, got {float(df.loc[bad, 'median_s'].iloc[0])!r}")
+        frames.append(df[[*POINT, "bits_per_weight", "median_s"]].assign(run=i))
+    long = pd.concat(frames, ignore_index=True)
+    # numeric columns of a point are read back as floats when a run has NaN (e.g. n_bw of fp kernels)
+    long[POINT[1:]] = long[POINT[1:]].fillna(-1)
+    g = long.groupby(POINT, sort=True)
+    out = g.agg(bits_per_weight=("bits_per_weight", "first"), runs=("run", "nunique"),
+                median_s=("median_s", "median"), min_s=("median_s", "min"), max_s=("median_s", "max"))
+    out = out[out["runs"] == len(runs)].reset_index()
+    out["spread"] = (out["max_s"] - out["min_s"]) / out["median_s"]
+    out["best_kernel"] = out["kernel"].map(is_best_kernel)
+    return out[AGREEMENT_COLUMNS]
+
+
+def max_spread(table: pd.DataFrame, threads: int = 1) -> float:
+    """Largest spread among the best kernels' rows at ``threads`` (NaN when there are none)."""
+    rows = table[table["best_kernel"] & (table["threads"] == threads)]
+    return float(rows["spread"].max()) if len(rows) else float("nan")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m sail.kernels.agreement", description=__doc__.split("\n\n")[0])
+    p.add_argument("bench", nargs="+", type=Path, help="bench.csv of each complete run (2 or more)")
+    p.add_argument("--out", type=Path, help="write the per-point table here (CSV)")
+    args = p.parse_args(argv)
+    try:
+        runs = [pd.read_csv(path) for path in args.bench]
+        table = agreement(runs)
+    except (OSError, ValueError, pd.errors.ParserError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if args.out:
+        from sail.io import atomic_write
+
+        with atomic_write(args.out) as fh:
+            table.to_csv(fh, index=False)
+    best = table[table["best_kernel"] & (table["threads"] == 1)]
+    with pd.option_context("display.width", 160, "display.max_rows", 200):
+        print(best[["kernel", "m", "k", "w_bits", "batch", "median_s", "spread"]].to_string(index=False))
+    print(f"largest spread over {len(args.bench)} runs, best kernels at 1 thread: {max_spread(table):.1%}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
