@@ -89,15 +89,17 @@ def test_unfinished_build_is_not_taken_for_a_finished_one(tmp_path):
 
 def test_binary_that_was_not_built_is_named(tmp_path):
     (tmp_path / "build" / "bin").mkdir(parents=True)
-    (tmp_path / "build" / "bin" / "llama-bench").write_text("")
-    info = {"targets": ["llama-bench"], "llamacpp_commit": "0c1e57098", "version": "0.3.36",
-            "cpu_model": "x", "cpu_flags": ["avx2"]}
+    (tmp_path / "build" / "bin" / "sail-llama-decode").write_text("")
+    info = {"llamacpp_commit": "0c1e57098", "version": "0.3.36", "cpu_model": "x", "cpu_flags": ["avx2"]}
     (tmp_path / "build_info.json").write_text(json.dumps(info))
-    build = load_build(tmp_path)
+    with pytest.raises(ValueError, match="'sail-llama-decode' was not built .*built: none"):
+        load_build(tmp_path).binary("sail-llama-decode")  # libraries built, programs not yet
+    (tmp_path / "programs.json").write_text(json.dumps({"programs": ["sail-llama-decode"]}))
+    build = load_build(tmp_path / "programs.json")
     assert isinstance(build, LlamaCppBuild)
-    assert build.binary("llama-bench").name == "llama-bench"
-    with pytest.raises(ValueError, match="'llama-cli' was not built"):
-        build.binary("llama-cli")
+    assert build.binary("sail-llama-decode").name == "sail-llama-decode"
+    with pytest.raises(ValueError, match="'sail-llama-quantize' was not built"):
+        build.binary("sail-llama-quantize")
     assert build.provenance() == {"llamacpp_version": "0.3.36", "llamacpp_commit": "0c1e57098",
                                   "cpu_model": "x", "cpu_flags": "avx2"}
 
@@ -111,4 +113,15 @@ def test_failed_build_command_reports_its_exit_code_and_output():
 def test_disabled_isa_must_be_a_plain_name(tmp_path, isa, monkeypatch):
     monkeypatch.setattr(llamacpp, "check_tools", lambda: None)
     with pytest.raises(ValueError, match=repr(isa).replace("[", r"\[")):
-        llamacpp.build_llamacpp(tmp_path / "x.tar.gz", tmp_path, ["llama-bench"], disable_isa=[isa])
+        llamacpp.build_llamacpp(tmp_path / "x.tar.gz", tmp_path, disable_isa=[isa])
+
+
+def test_unknown_program_is_named(tmp_path):
+    with pytest.raises(ValueError, match=r"unknown llama.cpp program\(s\) \['llama-cli'\]"):
+        llamacpp.build_programs(tmp_path, ["llama-cli"])
+
+
+def test_every_program_has_its_source():
+    for name, src in llamacpp.PROGRAMS.items():
+        assert src.is_file(), (name, src)
+        assert src.name == name.replace("-", "_") + ".cpp"  # the rule derives the source from the name

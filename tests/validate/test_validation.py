@@ -51,7 +51,8 @@ def test_bench_command_sizes_the_kv_cache():
     cmd = bench_command("bb", "m.gguf", 2, 512, 4, [1, 64, 8])
     assert cmd[cmd.index("-c") + 1] == str(64 * 768)  # 516 cells per stream, rounded up to 256s
     assert cmd[cmd.index("-npl") + 1] == "1,8,64"
-    assert "-pps" in cmd
+    assert cmd[1] == "batched"  # sail-llama-decode's llama-batched-bench -pps loop
+    assert "--no-repack" not in cmd and bench_command("bb", "m.gguf", 2, 512, 4, [1], repack=False)[-1] == "--no-repack"
     with pytest.raises(ValueError, match="threads"):
         bench_command("bb", "m.gguf", 0, 512, 4, [1])
 

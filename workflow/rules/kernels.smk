@@ -148,10 +148,10 @@ rule kernels_decode_profile:
 
 
 rule kernels_generate:
-    # `sail generate`: SmolLM2 decode through our LUT kernel vs llama-bench on the same GGUF and threads
+    # `sail generate`: SmolLM2 decode through our LUT kernel vs llama.cpp (llama-bench's tg loop), same GGUF and threads
     input:
         gguf=GGUF,
-        llamacpp_info=rules.peers_llamacpp_build.output.info,
+        llamacpp_info=rules.peers_llamacpp_programs.output.programs,
     output:
         f"{RES}/kernels/generate.csv",
     log:

@@ -1,10 +1,11 @@
 # Rules of the validate stage (lib/sail/peers, lib/sail/sim/validation): llama.cpp as a measured peer.
-# Random-weight GGUFs at Llama-2-7B block geometry -> llama-quantize -> llama-batched-bench decode on
-# this host -> the simulator's CPU model predicted against it, fitted on half, MAPE on the other half.
-# Input from the peers stage: the llama.cpp build (build_info.json locates its binaries).
+# Random-weight GGUFs at Llama-2-7B block geometry -> llama.cpp's quantiser -> llama-batched-bench's
+# decode loop on this host -> the simulator's CPU model predicted against it, fitted on half, MAPE on
+# the other half. Input from the peers stage: the llama.cpp build and our drivers over it
+# (programs.json locates them).
 
 
-LLAMACPP_INFO = f"{LLAMACPP_ROOT}/build_info.json"
+LLAMACPP_INFO = f"{LLAMACPP_ROOT}/programs.json"
 
 
 rule validate_gguf_f16:

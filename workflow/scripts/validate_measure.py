@@ -1,4 +1,4 @@
-"""llama.cpp decode on this host: llama-batched-bench over threads x context x batch for every model file,
+"""llama.cpp decode on this host: llama-batched-bench's loop (sail-llama-decode) over threads x context x batch for every model file,
 the per-layer check, and the host's CPU, flags, DRAM bandwidth and llama.cpp commit."""
 
 import re
@@ -8,7 +8,7 @@ import pandas as pd
 
 from sail.io import log, log_to, write_table
 from sail.peers import load_build
-from sail.peers.decode_bench import host_info, llamacpp_version, per_layer_check, run_decode
+from sail.peers.decode_bench import host_info, per_layer_check, run_decode
 from sail.peers.gguf_models import check_weight_type
 
 NAME = re.compile(r"llama2-7b-geometry-(\d+)l-(\w+)\.gguf$")
@@ -16,14 +16,14 @@ NAME = re.compile(r"llama2-7b-geometry-(\d+)l-(\w+)\.gguf$")
 with log_to(snakemake.log[0]):
     cfg = snakemake.params.cfg
     build = load_build(snakemake.input.llamacpp)
-    bench = build.binary("llama-batched-bench")
+    bench = build.binary("sail-llama-decode")
     for t in cfg["weight_types"] + [cfg["layer_check"]["weight_type"]]:
         check_weight_type(t)
     files = {}
     for f in snakemake.input.models:
         m = NAME.search(Path(f).name)
         files[(int(m.group(1)), m.group(2))] = f
-    host = host_info() | llamacpp_version(bench) | build.provenance()  # commit and flags of the build
+    host = host_info() | build.provenance() | {"llamacpp_compiler": build.info["compiler"]}  # commit and flags of the build
     # DRAM read bandwidth at each thread count, probed before and after the runs; the larger one counts
     # (a neighbour on a shared host depresses single probes).
     from sail.kernels.bench import measure_read_bandwidth

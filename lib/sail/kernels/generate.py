@@ -1,5 +1,5 @@
 """End-to-end greedy decode of SmolLM2 with every linear layer on our fastest LUT kernel, and
-llama.cpp's decode rate for the same model (``llama-bench``) on the same thread count.
+llama.cpp's decode rate for the same model (``llama-bench``'s ``tg`` loop) on the same thread count.
 
 Our side (:func:`generate`): the GGUF's weights (dequantised Q4_1, the model caveat) are RTN-quantised
 per layer to ``w_bits`` with group ``group_size`` (:func:`sail.quant.rtn.quantize_rtn`), packed, and
@@ -12,8 +12,11 @@ The decode rate counts only the generated tokens after the prompt (llama-bench's
 the same: ``n_gen`` tokens, no prompt), and the time is split into the LUT GEMVs (weights), the LM
 head and everything else, so the remaining time is attributed.
 
-The peer (:func:`llamacpp_decode`): ``llama-quantize --allow-requantize`` turns the same GGUF into
-Q4_0 / Q2_K / ..., and ``llama-bench -p 0 -n <n_gen> -t <threads> -o json`` reports its decode rate.
+The peer (:func:`llamacpp_decode`): llama.cpp's quantiser (``sail-llama-quantize --allow-requantize``,
+the call ``llama-quantize`` makes) turns the same GGUF into Q4_0 / Q2_K / ..., and
+``sail-llama-decode tg`` runs ``llama-bench -p 0 -n <n_gen> -t <threads>``'s loop on libllama (copied
+from the tool, which is not built: ``lib/sail/peers/cpp/sail_llama_decode.cpp`` says why) and reports
+the same ``avg_ts``.
 """
 
 from __future__ import annotations
@@ -221,11 +224,11 @@ def generate(gguf: str | Path, prompt: str, new_tokens: int, w_bits_list, group_
 
 def llamacpp_decode(build, gguf: str | Path, types, threads: int, new_tokens: int, workdir: str | Path,
                     reps: int = 3) -> list[dict]:
-    """``llama-bench`` decode rate (tg ``new_tokens``) of ``gguf`` requantised to each of ``types``.
+    """llama.cpp's decode rate (llama-bench's tg test, ``new_tokens``) of ``gguf`` requantised to each of ``types``.
 
-    ``build``: a :class:`sail.peers.llamacpp.LlamaCppBuild` with ``llama-quantize`` and ``llama-bench``.
+    ``build``: a :class:`sail.peers.llamacpp.LlamaCppBuild` with ``sail-llama-quantize`` and ``sail-llama-decode``.
     """
-    quantize, bench = build.binary("llama-quantize"), build.binary("llama-bench")
+    quantize, bench = build.binary("sail-llama-quantize"), build.binary("sail-llama-decode")
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -236,14 +239,14 @@ def llamacpp_decode(build, gguf: str | Path, types, threads: int, new_tokens: in
             subprocess.run([str(quantize), "--allow-requantize", str(gguf), str(tmp), t], check=True,
                            capture_output=True, text=True)
             tmp.replace(out)
-        p = subprocess.run([str(bench), "-m", str(out), "-p", "0", "-n", str(new_tokens), "-t", str(threads),
-                            "-r", str(reps), "-o", "json"], check=True, capture_output=True, text=True)
+        p = subprocess.run([str(bench), "tg", "-m", str(out), "-n", str(new_tokens), "-t", str(threads),
+                            "-r", str(reps)], check=True, capture_output=True, text=True)
         res = json.loads(p.stdout)
         for rec in res:
             if rec.get("n_gen", 0) > 0 and rec.get("n_prompt", 0) == 0:
                 size = float(rec.get("model_size", 0))
                 n_params = float(rec.get("model_n_params", 0)) or float("nan")
-                rows.append({"engine": "llama.cpp llama-bench", "weights": t, "w_bits": np.nan, "group_size": 0,
+                rows.append({"engine": "llama.cpp (llama-bench tg loop)", "weights": t, "w_bits": np.nan, "group_size": 0,
                              "bits_per_weight": 8.0 * size / n_params, "threads": threads, "prompt_tokens": 0,
                              "new_tokens": int(rec["n_gen"]), "decode_s": rec["n_gen"] / rec["avg_ts"],
                              "tokens_per_s": float(rec["avg_ts"]), "gemv_s": np.nan, "head_s": np.nan,
@@ -263,10 +266,10 @@ def cli_args(p) -> None:
     p.add_argument("--new-tokens", type=int, default=32, help="tokens decoded after the prompt (default 32)")
     p.add_argument("--w-bits", default="4,3,2", help="comma-separated weight bits of the LUT runs (default 4,3,2)")
     p.add_argument("--group-size", type=int, default=32, help="weights per scale group (default 32)")
-    p.add_argument("--threads", type=int, default=1, help="threads of our kernels, torch and llama-bench (default 1)")
+    p.add_argument("--threads", type=int, default=1, help="threads of our kernels, torch and llama.cpp (default 1)")
     p.add_argument("--llamacpp", default=None, metavar="BUILD_INFO_JSON",
-                   help="llama.cpp build_info.json: also run llama-bench on requantised copies of the GGUF")
-    p.add_argument("--llamacpp-types", default="q4_0,q2_K", help="llama-quantize types (default q4_0,q2_K)")
+                   help="llama.cpp build_info.json: also measure llama.cpp's decode on requantised copies of the GGUF")
+    p.add_argument("--llamacpp-types", default="q4_0,q2_K", help="llama.cpp weight types, llama-quantize's names (default q4_0,q2_K)")
     p.add_argument("--workdir", default="resources/llamacpp/requantised", help="where requantised GGUFs go")
     p.add_argument("--out", default=None, help="write the rows as CSV here")
 

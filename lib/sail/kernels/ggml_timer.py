@@ -16,7 +16,6 @@ supports the type on this CPU, else the plain buffer (the row's ``impl`` column 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,23 +50,9 @@ def compile_timer(out: str | os.PathLike, include_dirs, static_libs, cxx: str | 
 
     ``static_libs``: ``libggml.a``, ``libggml-cpu.a``, ``libggml-base.a`` (any order: linked as a group).
     """
-    cxx = cxx or os.environ.get("CXX") or "g++"
-    if shutil.which(cxx) is None:
-        raise RuntimeError(f"C++ compiler {cxx!r} not found: install it (Debian/Ubuntu: apt-get install g++; "
-                           "conda: the gxx_linux-64 package) or set CXX")
-    libs = [str(p) for p in static_libs]
-    missing = [p for p in libs + [str(d) for d in include_dirs] if not Path(p).exists()]
-    if missing:
-        raise ValueError(f"llama.cpp build files missing: {missing}")
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    # -fopenmp: the pipeline's ggml is built with GGML_OPENMP (its thread pool is OpenMP)
-    cmd = [cxx, "-O2", "-std=c++17", *[f"-I{d}" for d in include_dirs], str(SOURCE), "-o", str(tmp),
-           "-Wl,--start-group", *libs, "-Wl,--end-group", "-fopenmp", "-lpthread", "-lm"]
-    subprocess.run(cmd, check=True)
-    os.replace(tmp, out)
-    return cmd
+    from sail.peers.llamacpp import compile_cpp
+
+    return compile_cpp(SOURCE, out, include_dirs, static_libs, cxx=cxx)
 
 
 @dataclass

@@ -1,10 +1,13 @@
-"""Decode throughput of llama.cpp on this host, measured with ``llama-batched-bench``.
+"""Decode throughput of llama.cpp on this host, measured with ``llama-batched-bench``'s loop.
 
-One run per (model file, threads, context): ``-pps`` (the prompt of ``context`` tokens is processed
-once and copied to every sequence, so prefill does not grow with the batch), ``-npl`` the parallel
-sequences (the decode batch), ``-ntg`` decode steps. The decode rate is llama.cpp's own ``S_TG``:
-``batch x ntg / T_TG``, with T_TG the wall time of the ``ntg`` batched decode steps. Each sequence's KV
-cache holds ``context .. context + ntg`` tokens during them.
+``sail-llama-decode batched`` (``lib/sail/peers/cpp/sail_llama_decode.cpp``) runs libllama exactly as
+``llama-batched-bench -pps`` does (the loop is copied from the tool, which itself is not built: it
+links llama.cpp's ``common`` library, 40 % of the build time). One run per (model file, threads,
+context): the prompt of ``context`` tokens is processed once and copied to every sequence, so
+prefill does not grow with the batch; ``-npl`` the parallel sequences (the decode batch), ``-ntg``
+decode steps. The decode rate is the tool's ``S_TG``: ``batch x ntg / T_TG``, with T_TG the wall
+time of the ``ntg`` batched decode steps. Each sequence's KV cache holds ``context .. context + ntg``
+tokens during them. The output lines carry the tool's ``--output-format jsonl`` keys.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ def weight_buffers(log_text: str) -> str:
 
 def bench_command(bench_bin, model, threads: int, context: int, decode_tokens: int, batches, ubatch: int = 512,
                   repack: bool = True):
-    """The ``llama-batched-bench`` command line for one (model, threads, context) run.
+    """The ``sail-llama-decode batched`` command line for one (model, threads, context) run.
 
     ``repack=False`` adds ``--no-repack``: weights stay in their file layout (no CPU_REPACK or AMX buffer),
     so every GEMM takes ggml's generic ``vec_dot`` path."""
@@ -61,35 +64,34 @@ def bench_command(bench_bin, model, threads: int, context: int, decode_tokens: i
     if not batches or batches[0] < 1:
         raise ValueError(f"batches must be positive integers, got {batches!r}")
     # every sequence gets its own KV stream of context + decode_tokens cells (non-unified cache); llama.cpp
-    # rounds each stream down to a multiple of 256 cells, and batched-bench skips a point that does not fit
+    # rounds each stream down to a multiple of 256 cells, and the loop skips a point that does not fit
     n_ctx = batches[-1] * 256 * -(-(context + decode_tokens) // 256)
     return [
-        str(bench_bin), "-m", str(model), "-t", str(threads), "-tb", str(threads),
+        str(bench_bin), "batched", "-m", str(model), "-t", str(threads),
         "-c", str(n_ctx), "-b", str(max(context, batches[-1])), "-ub", str(ubatch),
         "-npp", str(context), "-ntg", str(decode_tokens), "-npl", ",".join(map(str, batches)),
-        "-pps", "--output-format", "jsonl", "-lv", "4",  # verbosity 4: the load log names the weight buffers
     ] + ([] if repack else ["--no-repack"])  # fmt: skip
 
 
 def parse_jsonl(text: str) -> pd.DataFrame:
-    """Rows of llama-batched-bench's ``--output-format jsonl`` lines (other log lines are ignored)."""
+    """Rows of the ``--output-format jsonl`` result lines (other log lines are ignored)."""
     rows = []
     for line in text.splitlines():
         line = line.strip()
         if line.startswith("{") and '"speed_tg"' in line:
             rows.append(json.loads(line))
     if not rows:
-        raise ValueError("llama-batched-bench printed no JSONL result lines")
+        raise ValueError("the decode benchmark printed no JSONL result lines")
     return pd.DataFrame(rows)
 
 
 def run_decode(bench_bin, model, weight_type: str, n_layers: int, threads: int, context: int,
                decode_tokens: int, batches, label: str, repack: bool = True) -> pd.DataFrame:
-    """Run one ``llama-batched-bench`` and return :data:`DECODE_COLUMNS` rows, one per batch."""
+    """Run one ``sail-llama-decode batched`` and return :data:`DECODE_COLUMNS` rows, one per batch."""
     if weight_type != "Q4_1":  # SmolLM2's own file is Q4_1; the random models use the measured types
         check_weight_type(weight_type)
     if not Path(bench_bin).is_file():
-        raise ValueError(f"llama-batched-bench not found at {bench_bin}")
+        raise ValueError(f"sail-llama-decode not found at {bench_bin}")
     if not Path(model).is_file():
         raise ValueError(f"model file {model} does not exist")
     cmd = bench_command(bench_bin, model, threads, context, decode_tokens, batches, repack=repack)
@@ -117,18 +119,6 @@ def run_decode(bench_bin, model, weight_type: str, n_layers: int, threads: int, 
         }
     )
     return out[DECODE_COLUMNS]
-
-
-def llamacpp_version(bench_bin) -> dict:
-    """``version`` string and ``commit`` the binary reports (``--version``), e.g. ``0c1e570``."""
-    r = subprocess.run([str(bench_bin), "--version"], capture_output=True, text=True)
-    text = r.stdout + r.stderr
-    m = re.search(r"version:\s*(\S+).*?commit\s+([0-9a-f]+)", text)
-    if not m:
-        raise ValueError(f"cannot read the llama.cpp version from {bench_bin} --version: {text[-300:]!r}")
-    built = re.search(r"built with (.+)", text)
-    return {"llamacpp_version": m.group(1), "llamacpp_commit": m.group(2),
-            "llamacpp_compiler": built.group(1).strip() if built else "unknown"}
 
 
 def host_info() -> dict:

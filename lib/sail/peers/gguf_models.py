@@ -3,10 +3,11 @@
 Decode speed depends on tensor shapes and the weight format, not on weight values, so the blocks hold
 random normal weights (fixed seed) with Llama-2-7B's shapes (d 4096, FFN 11008, 32 heads of 128,
 vocabulary 32000; Touvron et al. 2023, HF ``config.json``). The file is written in F16 with the
-``gguf`` package and then converted by llama.cpp's own ``llama-quantize`` (``--pure``: every 2-D
+``gguf`` package and then converted by llama.cpp's own quantiser, ``llama_model_quantize`` with
+``pure`` set (``sail-llama-quantize --pure``, the call ``llama-quantize --pure`` makes: every 2-D
 tensor in the target type, so the measured model has one weight format that the simulator can be
 given). No tokenizer is stored (``tokenizer.ggml.model = none``, ``llama.vocab_size`` dummy tokens):
-``llama-batched-bench`` feeds random token ids and never detokenises.
+the decode benchmark feeds random token ids and never detokenises.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 
 from sail.io import atomic_path
 
-# llama.cpp weight types this stage measures -> ggml type name used by llama-quantize.
+# llama.cpp weight types this stage measures (llama-quantize's type names).
 # Bits per weight incl. block scales (ggml-common.h block structs): Q8_0 34 B/32, Q4_0 18 B/32,
 # Q4_K 144 B/256, Q2_K 84 B/256.
 WEIGHT_TYPES: dict[str, dict] = {
@@ -133,11 +134,11 @@ def write_random_llama_gguf(path: str | Path, geometry: LlamaGeometry, seed: int
 
 
 def quantize_gguf(quantize_bin: str | Path, src: str | Path, dst: str | Path, weight_type: str, threads: int = 1) -> Path:
-    """Convert ``src`` to ``weight_type`` with llama.cpp's ``llama-quantize --pure`` (atomic output)."""
+    """Convert ``src`` to ``weight_type`` with ``sail-llama-quantize --pure`` (llama.cpp's quantiser; atomic output)."""
     check_weight_type(weight_type)
     quantize_bin = Path(quantize_bin)
     if not quantize_bin.is_file():
-        raise ValueError(f"llama-quantize not found at {quantize_bin}")
+        raise ValueError(f"sail-llama-quantize not found at {quantize_bin}")
     dst = Path(dst)
     with atomic_path(dst) as tmp:
         cmd = [str(quantize_bin), "--pure", str(src), str(tmp), weight_type, str(threads)]

@@ -3,14 +3,20 @@
 The sdist (``pip download --no-deps --no-binary :all: llama-cpp-python==<v>``) vendors llama.cpp
 under ``vendor/llama.cpp``; we check its sha256, extract only that tree, and build it with the
 system's cmake and g++ (Debian packages ``cmake``, ``g++``, ``make``) for the host's native CPU
-flags (``GGML_NATIVE=ON``: ``-march=native``). Only the targets the measurements need are built.
+flags (``GGML_NATIVE=ON``: ``-march=native``). Only what the measurements need is built: the
+cmake target ``llama`` (libllama and the ggml libraries, static) and our two small programs linked
+against them (``lib/sail/peers/cpp``): ``sail-llama-decode``, whose loops are copied from
+``llama-batched-bench`` and ``llama-bench``, and ``sail-llama-quantize``, which calls
+``llama_model_quantize`` as ``llama-quantize`` does. The tools themselves are not built: they link
+llama.cpp's ``common`` library (argument parsing, chat templates, JSON, an HTTP client), which took
+160 s of a 397 s build on 2 cores and is on no measured path.
 
 Layout of a build under ``root`` (``resources/llamacpp/<version>`` in the pipeline)::
 
-    src/                 vendor/llama.cpp from the sdist
-    build/               cmake build tree (static libraries: build/ggml/src/libggml*.a)
-    build/bin/<target>   llama-batched-bench, llama-bench, llama-quantize
-    build_info.json      version, llama.cpp commit, compiler, cmake flags, CPU model and flags
+    src/                  vendor/llama.cpp from the sdist
+    build/                cmake build tree (static libraries: build/src/libllama.a, build/ggml/src/libggml*.a)
+    build/bin/<program>   sail-llama-decode, sail-llama-quantize
+    build_info.json       version, llama.cpp commit, compiler, cmake flags, CPU model and flags
 
 Every measurement records ``build_info.json``'s commit and CPU flags beside its numbers.
 """
@@ -29,7 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from sail.io import log, pip_download, write_json
+from sail.io import log, pip_download, sha256_file, write_json
 
 #: Tools the build needs, with the Debian package that provides each.
 REQUIRED_TOOLS = {"cmake": "cmake", "g++": "g++", "make": "make"}
@@ -54,6 +60,13 @@ CPU_FLAGS_OF_INTEREST = (
 )
 
 _STATIC_LIBS = ("ggml/src/libggml.a", "ggml/src/libggml-cpu.a", "ggml/src/libggml-base.a")
+_LLAMA_LIB = "src/libllama.a"
+#: cmake target that builds libllama and the ggml libraries it links.
+CMAKE_TARGET = "llama"
+#: Our programs over libllama: name -> C++ source (lib/sail/peers/cpp).
+CPP_DIR = Path(__file__).with_name("cpp")
+PROGRAMS = {"sail-llama-decode": CPP_DIR / "sail_llama_decode.cpp",
+            "sail-llama-quantize": CPP_DIR / "sail_llama_quantize.cpp"}
 
 
 class MissingTool(RuntimeError):
@@ -79,12 +92,13 @@ class LlamaCppBuild:
     def commit(self) -> str:
         return self.info["llamacpp_commit"]
 
-    def binary(self, target: str) -> Path:
-        """Path of a built executable, e.g. ``binary('llama-batched-bench')``."""
-        path = self.build_dir / "bin" / target
-        if target not in self.info["targets"] or not path.is_file():
-            raise ValueError(f"llama.cpp target {target!r} was not built in {self.build_dir} "
-                             f"(built: {', '.join(self.info['targets'])})")
+    def binary(self, program: str) -> Path:
+        """Path of a built program, e.g. ``binary('sail-llama-decode')``."""
+        path = self.build_dir / "bin" / program
+        built = self.info.get("programs", [])
+        if program not in built or not path.is_file():
+            raise ValueError(f"llama.cpp program {program!r} was not built in {self.build_dir} "
+                             f"(built: {', '.join(built) or 'none'})")
         return path
 
     def include_dirs(self) -> list[Path]:
@@ -94,6 +108,14 @@ class LlamaCppBuild:
     def static_libs(self) -> list[Path]:
         """ggml's static libraries in link order (ggml, ggml-cpu, ggml-base)."""
         return [self.build_dir / lib for lib in _STATIC_LIBS]
+
+    def llama_include_dirs(self) -> list[Path]:
+        """Header directories for code that links libllama (llama.h and the ggml headers)."""
+        return [self.src_dir / "include", self.src_dir / "ggml" / "include"]
+
+    def llama_static_libs(self) -> list[Path]:
+        """libllama and ggml's static libraries, for a program that calls the llama API."""
+        return [self.build_dir / _LLAMA_LIB, *self.static_libs()]
 
     def provenance(self) -> dict:
         """The columns every measurement table carries about the peer build."""
@@ -187,22 +209,46 @@ def compiler_version(cxx: str = "g++") -> str:
     return out.splitlines()[0].strip()
 
 
+def compile_cpp(source: str | Path, out: str | Path, include_dirs, static_libs, cxx: str | None = None) -> list[str]:
+    """Compile one C++ program against llama.cpp's static libraries (atomic output); returns the command.
+
+    ``static_libs`` are linked as a group (any order). ``-fopenmp``: ggml is built with GGML_OPENMP
+    (its thread pool is OpenMP). The compiler is ``$CXX`` or ``g++``.
+    """
+    cxx = cxx or os.environ.get("CXX") or "g++"
+    if shutil.which(cxx) is None:
+        raise MissingTool(f"C++ compiler {cxx!r} not found: install it (Debian/Ubuntu: `apt-get install g++`; "
+                          "conda: the gxx_linux-64 package) or set CXX")
+    libs = [str(p) for p in static_libs]
+    missing = [p for p in [str(source), *libs, *map(str, include_dirs)] if not Path(p).exists()]
+    if missing:
+        raise ValueError(f"llama.cpp build files missing: {missing}")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.part")
+    cmd = [cxx, "-O2", "-std=c++17", *[f"-I{d}" for d in include_dirs], str(source), "-o", str(tmp),
+           "-Wl,--start-group", *libs, "-Wl,--end-group", "-fopenmp", "-lpthread", "-lm"]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        tmp.unlink(missing_ok=True)
+        raise RuntimeError(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stderr[-3000:]}")
+    os.replace(tmp, out)
+    return cmd
+
+
 def build_llamacpp(
-    sdist_path: str | Path, root: str | Path, targets: list[str], jobs: int = 2,
-    disable_isa: list[str] | tuple[str, ...] = (),
+    sdist_path: str | Path, root: str | Path, jobs: int = 2, disable_isa: list[str] | tuple[str, ...] = (),
 ) -> LlamaCppBuild:
-    """Extract and build ``targets`` under ``root``; write ``root/build_info.json`` last.
+    """Extract the sources and build libllama and ggml (static); write ``root/build_info.json`` last.
 
     ``disable_isa`` names instruction-set extensions that ``-march=native`` would enable but the
     host cannot execute (e.g. ``amx-int8`` in a KVM guest whose CPUID reports AMX while using a tile
     instruction traps); each becomes ``-mno-<isa>`` (GCC lets an explicit ``-mno-`` win over
     ``-march``), so ggml compiles without that kernel family.
 
-    ``build_info.json`` is written only after every target built, so an interrupted build is
+    ``build_info.json`` is written only after the libraries built, so an interrupted build is
     redone by the next run rather than mistaken for a finished one.
     """
-    if not targets:
-        raise ValueError("no llama.cpp targets to build")
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
     for isa in disable_isa:
@@ -225,14 +271,14 @@ def build_llamacpp(
     t0 = time.perf_counter()
     env = {**os.environ, "CMAKE_BUILD_PARALLEL_LEVEL": str(jobs)}
     _run(["cmake", "-S", str(src), "-B", str(build), *options], env)
-    _run(["cmake", "--build", str(build), "-j", str(jobs), "--target", *targets], env)
+    _run(["cmake", "--build", str(build), "-j", str(jobs), "--target", CMAKE_TARGET], env)
     build_s = time.perf_counter() - t0
     cpu_model, cpu_flags = cpu_description()
     info = {
         "version": version,
         "llamacpp_commit": commit,
         "sdist": Path(sdist_path).name,
-        "targets": list(targets),
+        "cmake_target": CMAKE_TARGET,
         "disabled_isa": list(disable_isa),
         "cmake_options": options,
         "compiler": compiler_version(),
@@ -241,22 +287,56 @@ def build_llamacpp(
         "build_s": round(build_s, 1),
         "jobs": jobs,
     }
-    missing = [t for t in targets if not (build / "bin" / t).is_file()]
+    missing = [str(p) for p in LlamaCppBuild(root, info).llama_static_libs() if not p.is_file()]
     if missing:
-        raise RuntimeError(f"llama.cpp build finished without {missing} in {build / 'bin'}")
+        raise RuntimeError(f"llama.cpp build finished without {missing}")
     write_json(info, info_path)
-    log.info("built llama.cpp %s (commit %s) in %.0f s: %s", version, commit, build_s, ", ".join(targets))
+    log.info("built llama.cpp %s (commit %s) in %.0f s", version, commit, build_s)
     return LlamaCppBuild(root, info)
 
 
+def build_programs(root: str | Path, programs: list[str]) -> LlamaCppBuild:
+    """Compile ``programs`` (names in :data:`PROGRAMS`) against the finished build under ``root``.
+
+    Writes ``root/programs.json`` last (names, sources and their sha256, compile seconds), so a
+    changed driver source recompiles in seconds without rebuilding llama.cpp.
+    """
+    if not programs:
+        raise ValueError("no llama.cpp programs to build")
+    unknown = [p for p in programs if p not in PROGRAMS]
+    if unknown:
+        raise ValueError(f"unknown llama.cpp program(s) {unknown}; known: {sorted(PROGRAMS)}")
+    build = load_build(root)
+    root = build.root
+    (root / "programs.json").unlink(missing_ok=True)
+    t0 = time.perf_counter()
+    sources = {}
+    for name in programs:
+        cmd = compile_cpp(PROGRAMS[name], build.build_dir / "bin" / name, build.llama_include_dirs(),
+                          build.llama_static_libs())
+        log.info("$ %s", " ".join(cmd))
+        sources[name] = {"source": f"lib/sail/peers/cpp/{PROGRAMS[name].name}",
+                         "sha256": sha256_file(PROGRAMS[name])}
+    write_json({"programs": list(programs), "sources": sources,
+                "compile_s": round(time.perf_counter() - t0, 1)}, root / "programs.json")
+    return load_build(root)
+
+
 def load_build(root_or_info: str | Path) -> LlamaCppBuild:
-    """A finished build from its root directory or its ``build_info.json``."""
+    """A finished build from its root directory, its ``build_info.json`` or its ``programs.json``.
+
+    The programs compiled by :func:`build_programs` (if any) are listed in ``info["programs"]``.
+    """
     p = Path(root_or_info)
-    info_path = p if p.name == "build_info.json" else p / "build_info.json"
+    root = p.parent if p.name in ("build_info.json", "programs.json") else p
+    info_path = root / "build_info.json"
     if not info_path.is_file():
         raise FileNotFoundError(
-            f"no finished llama.cpp build at {info_path.parent} (build_info.json missing)")
-    return LlamaCppBuild(info_path.parent, json.loads(info_path.read_text()))
+            f"no finished llama.cpp build at {root} (build_info.json missing)")
+    info = json.loads(info_path.read_text())
+    programs_path = root / "programs.json"
+    info["programs"] = json.loads(programs_path.read_text())["programs"] if programs_path.is_file() else []
+    return LlamaCppBuild(root, info)
 
 
 def _run(cmd: list[str], env: dict) -> None:

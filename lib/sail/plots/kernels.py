@@ -390,7 +390,7 @@ def plot_motivation(breakdown: pd.DataFrame, ceiling: pd.DataFrame, bench: pd.Da
     peers = pd.DataFrame() if generate is None else generate[generate.engine.str.startswith("llama.cpp")]
     for _, r in peers.iterrows():
         ax.axhline(1e3 / r.tokens_per_s, color="0.3", ls=":", lw=1)
-        ax.text(-0.55, 1e3 / r.tokens_per_s, f"llama-bench {r.weights}: {1e3 / r.tokens_per_s:.1f} ms", fontsize=5,
+        ax.text(-0.55, 1e3 / r.tokens_per_s, f"llama.cpp {r.weights}: {1e3 / r.tokens_per_s:.1f} ms", fontsize=5,
                 ha="left", va="bottom", color="0.3")
     ax.set_xticks(range(len(stacks)), [s[0] for s in stacks], fontsize=6)
     ax.set_xlim(-0.6, len(stacks) - 0.4)
