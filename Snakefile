@@ -1,7 +1,15 @@
 # SAIL artifact: model -> quantisation -> activation profiling -> LUT-GEMV kernels
 #                -> PIM simulation -> cost analysis -> figures, tables and the report.
 # Read it as a table of contents; decisions live in workflow/rules/common.smk, work in lib/sail.
+import sys
+
 from snakemake.utils import min_version, validate
+
+# `validate` imports jsonschema, which imports the optional rfc3987_syntax package when installed
+# (jupyter-events pulls it in): it compiles 38 lark grammars, 1.7 s of CPU at every snakemake start
+# (the test suite starts snakemake dozens of times). It only checks the "iri" string formats, which
+# our schemas do not use; marked absent here, jsonschema skips those formats.
+sys.modules.setdefault("rfc3987_syntax", None)
 
 min_version("9.0")
 

@@ -21,6 +21,7 @@ from typing import Callable
 import yaml
 
 import sail
+from sail.io import load_yaml
 
 # Widths the simulator's cost models are written for (the kernels and the profiler store codes in
 # 8 bits); wider values would be extrapolated, so the command line refuses them.
@@ -54,7 +55,7 @@ def _pipeline_defaults(root: Path) -> dict:
     """Defaults of `sail simulate` from the pipeline's config (the `full` set's ablation workload and group size)."""
     out = {"model": "llama2-7b", "w_bits": 4, "a_bits": 8, "context": 512, "group_size": 128}
     try:
-        cfg = yaml.safe_load((root / "config" / "config.yaml").read_text())
+        cfg = load_yaml((root / "config" / "config.yaml").read_text())
         sim = cfg["experiments"]["full"]["sim"]
         out.update({k: sim["ablation_workload"][k] for k in ("model", "w_bits", "a_bits", "context")})
         out["group_size"] = int(sim["group_size"])
@@ -111,7 +112,7 @@ def _load_hw(path: Path, flag: str):
         seen.add(p)
         where = f"{flag} {str(path)!r}" + (f" (its base {str(p)!r})" if p != path else "")
         try:
-            doc = yaml.safe_load(p.read_text())
+            doc = load_yaml(p.read_text())
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
             at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

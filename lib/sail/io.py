@@ -119,6 +119,15 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
     return df
 
 
+def load_yaml(text: str):
+    """``yaml.safe_load`` through libyaml's C parser where PyYAML has it (the same safe constructor,
+    so the same result; about 10x faster, and the Snakefile loads 18 hardware descriptions at every
+    start)."""
+    import yaml
+
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def write_json(obj, path: str | os.PathLike) -> None:
     with atomic_write(path) as fh:
         json.dump(obj, fh, indent=2, sort_keys=True, default=_json_default)

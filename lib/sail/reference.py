@@ -39,7 +39,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
+
+from sail.io import load_yaml
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def load_tolerances(ref_dir: Path) -> list[Tolerance]:
     path = ref_dir / "tolerances.yaml"
     if not path.exists():
         return DEFAULT_TOLERANCES
-    rules = yaml.safe_load(path.read_text())
+    rules = load_yaml(path.read_text())
     if not isinstance(rules, list) or not rules:
         raise ValueError(f"{path}: expected a non-empty list of {{file, column, rel, abs}}")
     return [Tolerance(**r) for r in rules]

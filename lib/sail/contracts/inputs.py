@@ -17,9 +17,8 @@ import json
 import os
 from pathlib import Path
 
-import yaml
-
 from sail.contracts import ContractError
+from sail.io import load_yaml
 
 REPO = Path(__file__).resolve().parents[3]
 CONFIG = REPO / "config" / "config.yaml"
@@ -60,7 +59,7 @@ def verify_pinned(path: str | os.PathLike, expected: str, what: str, remedy: str
 
 @functools.lru_cache(maxsize=4)
 def _model_pins(config_path: str) -> dict[str, str]:
-    model = (yaml.safe_load(Path(config_path).read_text()) or {}).get("model", {})
+    model = (load_yaml(Path(config_path).read_text()) or {}).get("model", {})
     pins = {}
     if "gguf_member" in model and "gguf_sha256" in model:
         pins[Path(model["gguf_member"]).name] = model["gguf_sha256"]

@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sail.io import to_repo_root
+from sail.io import load_yaml, to_repo_root
 
 # Tried in this order when `experiment` is None: what `make reproduce` builds, then what `make test` builds.
 PREFERRED = ("full", "quick")
@@ -113,7 +113,7 @@ def notebook_paths(snakemake, stem: str, experiment: str | None = None, out_dir:
     import yaml
 
     with open("config/config.yaml") as fh:
-        config = yaml.safe_load(fh)
+        config = load_yaml(fh)
     if experiment is None:
         candidates = [e for e in PREFERRED if not _missing(_resolve(inputs, e))]
         if not candidates:

@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 
 from sail.contracts import did_you_mean
+from sail.io import load_yaml
 from sail.sim.requirements import required_keys
 
 # The schema is the one definition of the keys, their ranges, the systems and the source pattern.
@@ -27,7 +28,7 @@ SCHEMA_PATH = Path(__file__).resolve().parents[3] / "workflow" / "schemas" / "hw
 @functools.lru_cache(maxsize=1)
 def hw_schema() -> dict:
     """``workflow/schemas/hw.schema.yaml`` (read once)."""
-    return yaml.safe_load(SCHEMA_PATH.read_text())
+    return load_yaml(SCHEMA_PATH.read_text())
 
 
 SYSTEMS = tuple(hw_schema()["properties"]["system"]["enum"])
@@ -237,7 +238,7 @@ def check_values(values: dict[str, float], where: str) -> None:
 
 def _load_yaml(path: Path):
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise HwError(f"hardware description {path} does not exist") from None
     except IsADirectoryError:
