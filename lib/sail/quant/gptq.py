@@ -159,9 +159,7 @@ def factor_hessian(h: torch.Tensor | np.ndarray, damp: float = 0.01, act_order: 
     H = check_hessian(h).clone()
     k = H.shape[0]
     dead = torch.diag(H) == 0
-    H[dead, dead] = 1.0
-    if not bool(torch.isfinite(H).all()):
-        raise ValueError("Hessian contains non-finite values (NaN or inf)")
+    H[dead, dead] = 1.0  # check_hessian rejected non-finite entries already
     if act_order:
         perm = torch.argsort(torch.diag(H), descending=True, stable=True)
         H = H[perm][:, perm]
@@ -174,7 +172,10 @@ def factor_hessian(h: torch.Tensor | np.ndarray, damp: float = 0.01, act_order: 
         tried.append(d)
         L, info = torch.linalg.cholesky_ex(H + d * mean_diag * torch.eye(k))
         if int(info) == 0:
-            hinv = torch.cholesky_inverse(L)
+            # (H + λI)⁻¹ from its Cholesky factor. cholesky_solve against I rather than
+            # cholesky_inverse: the same inverse (to float32 rounding), but torch's cholesky_inverse
+            # took 0.2-3 s at K = 1536 here against 0.09 s (LAPACK potri vs a blocked solve).
+            hinv = torch.cholesky_solve(torch.eye(k), L)
             U, info2 = torch.linalg.cholesky_ex(hinv, upper=True)
             if int(info2) == 0 and bool(torch.isfinite(U).all()):
                 return HessianFactor(u=U.numpy(), dead=dead.numpy(), perm=perm.numpy().astype(np.int64),
