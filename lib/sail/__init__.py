@@ -9,4 +9,4 @@ cost     tokens per dollar
 plots    shared figure styling
 """
 
-__version__ = "1.0.0"
+__version__ = "1.1.0"
