@@ -150,3 +150,15 @@ def test_large_tables_are_stored_compressed_and_still_compared(tmp_path, monkeyp
     monkeypatch.setattr(reference, "COMPRESS_ABOVE_BYTES", 10**9)  # and back: no stale .xz is left
     snapshot(run, ref)
     assert (ref / "sim" / "decode.csv").exists() and not (ref / "sim" / "decode.csv.xz").exists()
+
+
+def test_profile_counts_tolerate_a_few_flipped_bins_but_not_more():
+    """Counts of quantised float activations move by a few in 10^7 between CPUs (BLAS order); a
+    modelled table's integers and a profile count that moved by 1 % still fail."""
+    ref = pd.DataFrame({"n_bw": [4], "zero_skips": [63526163]})
+    near = pd.DataFrame({"n_bw": [4], "zero_skips": [63526167]})
+    far = pd.DataFrame({"n_bw": [4], "zero_skips": [64161424]})
+    assert compare_frames(ref, near, "profile/prt_hits.csv", DEFAULT_TOLERANCES) == ([], [])
+    assert compare_frames(ref, far, "profile/prt_hits.csv", DEFAULT_TOLERANCES)[0]
+    assert compare_frames(ref, near, "sim/decode.csv", DEFAULT_TOLERANCES)[0]  # modelled: exact
+    assert compare_frames(ref, ref.assign(n_bw=8), "profile/prt_hits.csv", DEFAULT_TOLERANCES)[0]  # configuration
