@@ -73,7 +73,8 @@ CONFIG_COLUMNS = ("kernel", "impl", "shape", "m", "k", "w_bits", "a_bits", "n_bw
 # as the number of weight copies rotated through the cache included, depends on the machine).
 MEASURED_FILES = ("kernels/bench.csv", "kernels/machine.csv", "kernels/decode_breakdown.csv",
                   "kernels/compute_ceiling.csv", "profile/timing.csv", "quant/ppl_timing.csv",
-                  "sim/benchmark.csv", "sim/cpu_calibration*.csv")
+                  "sim/benchmark.csv", "sim/cpu_calibration*.csv", "kernels/stability.csv",
+                  "kernels/generate.csv", "validate/*.csv")
 MEASURED_COLUMNS = ("*_s", "*_ns", "*_us", "*_ms", "*tokens_per_s*", "*gbps*", "*gops*", "*roofline*",
                     "*seconds*")
 DEFAULT_TOLERANCES: list[Tolerance] = [
@@ -83,6 +84,7 @@ DEFAULT_TOLERANCES: list[Tolerance] = [
     # order differs between CPUs, so a few of ~10^7 quantised values land in the next bin (measured
     # between an AMD EPYC and an Intel Xeon: counts 1-10 apart, fractions 4e-5 apart).
     Tolerance("profile/*", "*", PROFILE_REL, counts=True),
+    Tolerance("sim/crosscheck.csv", "*", PROFILE_REL, counts=True),  # runs on captured activations too
     # The simulator's seconds and tokens/s are modelled: before the measured-name rules.
     *(Tolerance(f"{stage}/*", "*", MODELLED_REL) for stage in ("sim", "cost", "claims")),
     *(Tolerance("*", pat, MEASURED_REL, measured=True) for pat in MEASURED_COLUMNS),
