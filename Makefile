@@ -14,9 +14,7 @@ SNAKEMAKE := $(BIN)/snakemake --cores $(CORES) --rerun-incomplete
 
 $(BIN)/.installed: requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	# --no-compile: no bytecode for all of site-packages up front (torch alone is thousands of files);
-	# Python writes it for the modules actually imported, on first import.
-	$(BIN)/pip install --disable-pip-version-check --no-compile -q -r requirements.txt
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt
 	$(BIN)/pip install --disable-pip-version-check -q --no-deps -e .
 	touch $@
 

@@ -47,39 +47,9 @@ pids+=($!)
 for pid in "${pids[@]}"; do wait "$pid"; done  # set -e: a failed dry run stops here with its message
 echo "dry runs ok: all + $(echo $targets | wc -w) targets (quick, full), workflow/profiles/slurm"
 
-# The unit and property tests need no pipeline output, except those that read the model, the
-# llama.cpp build or the quick results (they skip without them). They run alongside the quick
-# pipeline, at low priority, in a copy of the tree that has no outputs: the pipeline leaves about a
-# fifth of the two cores idle (notebook and interpreter start-ups, single-threaded jobs) and the
-# tests fill it. Afterwards the tests that skipped in the copy, and tests/workflow (which reads the
-# quick results), run in the checkout. Outside a git checkout everything runs after the pipeline.
-mkdir -p logs
-ALONGSIDE=""
-if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-  step "unit and property tests in a copy of the tree (alongside the quick pipeline; log: logs/tests_alongside.log)"
-  COPY=$(mktemp -d)
-  trap 'rm -rf "$COPY"' EXIT
-  git ls-files -co --exclude-standard -z | tar --null -T - -cf - | tar -xf - -C "$COPY"
-  rm -rf "$COPY/resources" "$COPY/results"
-  (cd "$COPY" && SAIL_RECORD_SKIPPED="$COPY/.skipped" nice -n 10 python -m pytest -q -n "$CORES" \
-     -p no:cacheprovider --durations=15 --ignore=tests/workflow tests) > logs/tests_alongside.log 2>&1 &
-  ALONGSIDE=$!
-fi
-
 step "quick pipeline end to end"
 snakemake --cores "$CORES" --config experiment=quick --show-failed-logs
 
-if [ -n "$ALONGSIDE" ]; then
-  step "unit and property tests: the run alongside, then the skipped ones and tests/workflow"
-  status=0
-  wait "$ALONGSIDE" || status=$?
-  cat logs/tests_alongside.log
-  [ "$status" -eq 0 ] || { echo "the unit and property tests failed (above)"; exit "$status"; }
-  mapfile -t rerun < <(sort -u "$COPY/.skipped" 2>/dev/null)
-  echo "running again in the checkout: tests/workflow and ${#rerun[@]} tests that skipped in the copy"
-  python -m pytest -q -n "$CORES" --durations=10 tests/workflow "${rerun[@]}"
-else
-  step "unit and property tests"
-  python -m pytest -q -n "$CORES" --durations=15 tests
-fi
+step "unit and property tests"
+python -m pytest -q -n "$CORES" --durations=15 tests
 finish

@@ -1,4 +1,3 @@
-import os
 from pathlib import Path
 
 import pytest
@@ -27,17 +26,3 @@ def real_tokenizer(gguf_path):
 
     return load_tokenizer(gguf_path)
 
-
-_SKIP_LOG = os.environ.get("SAIL_RECORD_SKIPPED")
-
-
-def pytest_runtest_logreport(report):
-    """With ``$SAIL_RECORD_SKIPPED`` set, append the node id of every skipped test to that file.
-
-    `make test` (.ci/checks.sh) runs the suite in a copy of the tree, which has no pipeline outputs,
-    while the quick pipeline runs; afterwards it runs exactly the tests that skipped there (a missing
-    model, llama.cpp build or quick result) again in the checkout, where those outputs now exist.
-    """
-    if _SKIP_LOG and report.skipped:
-        with open(_SKIP_LOG, "a") as fh:
-            fh.write(report.nodeid + "\n")
