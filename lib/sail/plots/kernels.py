@@ -388,10 +388,11 @@ def plot_motivation(breakdown: pd.DataFrame, ceiling: pd.DataFrame, bench: pd.Da
     floor = wbytes["decode step (total)"] / (bw * 1e9) * 1e3
     ax.plot([-0.35, 0.35], [floor] * 2, color="k", ls="--", lw=1, label=f"fp32 weight bytes / DRAM BW: {floor:.1f} ms")
     peers = pd.DataFrame() if generate is None else generate[generate.engine.str.startswith("llama.cpp")]
-    for _, r in peers.iterrows():
+    # the peers' rates lie close together: labels alternate above and below their lines
+    for i, (_, r) in enumerate(peers.sort_values("tokens_per_s").iterrows()):
         ax.axhline(1e3 / r.tokens_per_s, color="0.3", ls=":", lw=1)
         ax.text(-0.55, 1e3 / r.tokens_per_s, f"llama.cpp {r.weights}: {1e3 / r.tokens_per_s:.1f} ms", fontsize=5,
-                ha="left", va="bottom", color="0.3")
+                ha="left", va="bottom" if i % 2 == 0 else "top", color="0.3")
     ax.set_xticks(range(len(stacks)), [s[0] for s in stacks], fontsize=6)
     ax.set_xlim(-0.6, len(stacks) - 0.4)
     t = int(generate.threads.iloc[0]) if generate is not None and len(generate) else 1

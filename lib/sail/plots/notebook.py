@@ -110,8 +110,6 @@ def notebook_paths(snakemake, stem: str, experiment: str | None = None, out_dir:
         return p
 
     to_repo_root()  # JupyterLab starts the kernel in notebooks/; every path here is relative to the root
-    import yaml
-
     with open("config/config.yaml") as fh:
         config = load_yaml(fh)
     if experiment is None:
