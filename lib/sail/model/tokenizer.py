@@ -54,10 +54,10 @@ def load_tokenizer(gguf_path: str | Path) -> GGUFTokenizer:
 
     reader = open_gguf(gguf_path)
     f = reader.fields
-    tokens = list(f["tokenizer.ggml.tokens"].contents())
-    merges = list(f["tokenizer.ggml.merges"].contents())
-    types = [int(t) for t in f["tokenizer.ggml.token_type"].contents()]
-    eos = int(f["tokenizer.ggml.eos_token_id"].contents())
-    if f["tokenizer.ggml.model"].contents() != "gpt2":
-        raise ValueError(f"expected a gpt2-style BPE tokenizer, got {f['tokenizer.ggml.model'].contents()!r}")
+    tokens = list(f["tokenizer.ggml.tokens"])
+    merges = list(f["tokenizer.ggml.merges"])
+    types = [int(t) for t in f["tokenizer.ggml.token_type"]]
+    eos = int(f["tokenizer.ggml.eos_token_id"])
+    if f["tokenizer.ggml.model"] != "gpt2":
+        raise ValueError(f"expected a gpt2-style BPE tokenizer, got {f['tokenizer.ggml.model']!r}")
     return GGUFTokenizer(tokens, merges, types, eos)
