@@ -2,6 +2,7 @@
 #                -> PIM simulation -> cost analysis -> figures, tables and the report.
 # Read it as a table of contents; decisions live in workflow/rules/common.smk, work in lib/sail.
 import sys
+from pathlib import Path
 
 from snakemake.utils import min_version, validate
 
@@ -10,6 +11,13 @@ from snakemake.utils import min_version, validate
 # (the test suite starts snakemake dozens of times). It only checks the "iri" string formats, which
 # our schemas do not use; marked absent here, jsonschema skips those formats.
 sys.modules.setdefault("rfc3987_syntax", None)
+
+# Notebook jobs (nbconvert) talk to their kernel over Unix sockets instead of TCP ports: no port
+# race between two jobs starting at once, and no "running over TCP without encryption" warning per
+# notebook on the console (workflow/jupyter/jupyter_nbconvert_config.py).
+from sail.io import add_jupyter_config
+
+add_jupyter_config(Path(workflow.basedir) / "workflow" / "jupyter")
 
 min_version("9.0")
 

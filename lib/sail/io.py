@@ -250,6 +250,14 @@ def log_to(path: str | os.PathLike | None, level: int = logging.INFO) -> Iterato
             root.removeHandler(handler)
 
 
+def add_jupyter_config(folder: str | os.PathLike) -> None:
+    """Put ``folder`` first on ``$JUPYTER_CONFIG_PATH`` (kept: what the user had there), so that the
+    ``jupyter nbconvert`` of every notebook job (a child process) reads its config files."""
+    folder = str(Path(folder).resolve())
+    rest = [p for p in os.environ.get("JUPYTER_CONFIG_PATH", "").split(os.pathsep) if p and p != folder]
+    os.environ["JUPYTER_CONFIG_PATH"] = os.pathsep.join([folder, *rest])
+
+
 def set_threads(n_threads: int) -> None:
     """Pin torch, BLAS and numba to ``n_threads`` (Snakemake sets the env vars, numba ignores them)."""
     if n_threads < 1:
