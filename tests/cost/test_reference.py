@@ -99,10 +99,12 @@ def test_tolerance_rules_first_match_wins():
     assert (modelled.rel, modelled.measured) == (1e-5, False)
     for path, col in (("kernels/bench.csv", "gemv_s"), ("sim/benchmark.csv", "sweep_s"),
                       ("sim/cpu_calibration.csv", "measured_gops"), ("kernels/compute_ceiling.csv", "gops"),
-                      ("quant/x.csv", "tokens_per_s")):
+                      ("quant/x.csv", "tokens_per_s"), ("sim/crosscheck.csv", "event_seconds")):
         measured = tolerance_for(path, col, DEFAULT_TOLERANCES)
         assert (measured.rel, measured.measured) == (0.5, True), (path, col)
     assert tolerance_for("sim/cpu_calibration.csv", "w_bits", DEFAULT_TOLERANCES).rel == 0.0
+    # The cross-check's modelled cycles stay tight (1e-3) next to the event simulator's wall time.
+    assert tolerance_for("sim/crosscheck.csv", "event_cycles", DEFAULT_TOLERANCES).measured is False
 
 
 def test_tolerances_yaml_overrides_defaults(run_and_ref):
