@@ -63,7 +63,9 @@ class Chrome:
         _wait_http(f"http://127.0.0.1:{self.port}/json/version")
         pages = json.load(urllib.request.urlopen(f"http://127.0.0.1:{self.port}/json"))
         ws = next(p["webSocketDebuggerUrl"] for p in pages if p["type"] == "page")
-        self.ws = websocket.create_connection(ws, timeout=60, suppress_origin=True)
+        # The full run's report.html is tens of MB of embedded results: Chromium answers nothing
+        # while it parses it, for minutes on 2 cores (a 60 s timeout failed here).
+        self.ws = websocket.create_connection(ws, timeout=600, suppress_origin=True)
         self.n = 0
 
     def call(self, method: str, **params):
@@ -79,9 +81,15 @@ class Chrome:
     def js(self, expression: str):
         return self.call("Runtime.evaluate", expression=expression, returnByValue=True).get("result", {}).get("value")
 
-    def goto(self, url: str, settle_s: float) -> None:
+    def goto(self, url: str, settle_s: float, load_timeout_s: float = 600) -> None:
+        """Navigate, wait until the document has loaded, then ``settle_s`` more for scripts to render."""
         self.call("Page.enable")
         self.call("Page.navigate", url=url)
+        end = time.time() + load_timeout_s
+        while self.js("document.readyState") != "complete":
+            if time.time() > end:
+                raise TimeoutError(f"{url} did not load within {load_timeout_s} s")
+            time.sleep(1)
         time.sleep(settle_s)
 
     def click_text(self, text: str) -> bool:
@@ -166,17 +174,19 @@ def jupyterlab_shots(experiment: str) -> None:
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait_http(f"http://127.0.0.1:{port}/lab")
-        chrome = Chrome(1500, 2300)
-        try:
-            for nb, png in shots.items():
+        for nb, png in shots.items():
+            # A browser per notebook: once the explorer has run, JupyterLab asks "leave the page?"
+            # (a beforeunload dialog) on the next navigation, and the blocked page answers nothing.
+            chrome = Chrome(1500, 2300)
+            try:
                 chrome.goto(f"http://127.0.0.1:{port}/lab/tree/notebooks/{nb}", settle_s=20)
                 if nb.startswith("explore"):  # run it in the page, so the widgets are live, as a user sees them
                     ok = chrome.mouse_click_text("Run") and (time.sleep(1) or chrome.mouse_click_text("Run All Cells"))
                     print("Run All in JupyterLab:", "clicked" if ok else "menu not found", file=sys.stderr)
                     time.sleep(45)
                 chrome.shot(OUT / png)
-        finally:
-            chrome.close()
+            finally:
+                chrome.close()
     finally:
         lab.terminate()
         lab.wait(timeout=30)
