@@ -53,7 +53,8 @@ def small_gguf(tmp_path):
     w.add_tensor("f16", rng.standard_normal((4, 8)).astype(np.float16))
     x = rng.standard_normal((6, 64)).astype(np.float32)
     for qtype in (GGMLQuantizationType.Q8_0, GGMLQuantizationType.Q4_1, GGMLQuantizationType.Q4_0):
-        w.add_tensor(qtype.name.lower(), quantize(x, qtype), raw_shape=quantize(x, qtype).shape, raw_dtype=qtype)
+        q = quantize(x, qtype)
+        w.add_tensor(qtype.name.lower(), q, raw_shape=q.shape, raw_dtype=qtype)
     w.write_header_to_file()
     w.write_kv_data_to_file()
     w.write_tensors_to_file()

