@@ -55,6 +55,33 @@ def test_bench_command_sizes_the_kv_cache():
     assert "--no-repack" not in cmd and bench_command("bb", "m.gguf", 2, 512, 4, [1], repack=False)[-1] == "--no-repack"
     with pytest.raises(ValueError, match="threads"):
         bench_command("bb", "m.gguf", 0, 512, 4, [1])
+    cmd = bench_command("bb", "m.gguf", 2, 512, 4, [1], prefill_once=True, cache_flush_bytes=3 << 20)
+    assert cmd[-3:] == ["--prefill-once", "--flush-mb", "3"]
+    for bad in (-1, 1000, True, 1.5 * 2**20):
+        with pytest.raises(ValueError, match="cache_flush_bytes"):
+            bench_command("bb", "m.gguf", 2, 512, 4, [1], cache_flush_bytes=bad)
+
+
+def test_decode_loop_options_on_the_real_build():
+    """--prefill-once and --flush-mb on SmolLM2: every batch starts from batch x context cached prompt
+    cells (run_decode checks n_cached); one prefill serves every batch."""
+    import glob
+
+    info = next(iter(sorted(glob.glob("resources/llamacpp/*/programs.json"))), None)
+    gguf = next(iter(sorted(glob.glob("resources/model/*.gguf"))), None)
+    if info is None or gguf is None:
+        pytest.skip("no llama.cpp programs or model under resources/ (run the quick pipeline first)")
+    from sail.peers.llamacpp import load_build
+
+    bench = load_build(info).binary("sail-llama-decode")
+    kw = dict(model=gguf, weight_type="Q4_1", n_layers=30, threads=1, context=16, decode_tokens=2,
+              batches=[1, 4, 2], label="smollm2")
+    once = run_decode(bench, prefill_once=True, cache_flush_bytes=8 << 20, **kw)
+    every = run_decode(bench, **kw)
+    assert once.batch.tolist() == every.batch.tolist() == [1, 2, 4]
+    assert once.prefill_tokens_per_s.nunique() == 1 and every.prefill_tokens_per_s.nunique() == 3
+    assert once.prefill_once.all() and (once.cache_flush_bytes == 8 << 20).all() and not every.prefill_once.any()
+    assert (once.tokens_per_s > 0).all()
 
 
 def test_parse_jsonl_and_buffers():

@@ -31,26 +31,28 @@ with log_to(snakemake.log[0]):
     threads_all = sorted(set(cfg["threads"]) | {cfg["layer_check"]["threads"]})
     bw = {t: measure_read_bandwidth(cfg["bandwidth_bytes"], threads=t)["dram_read_gbps"] for t in threads_all}
     log.info("host %s; bandwidth before: %s GB/s", host, bw)
+    opts = {"prefill_once": cfg["prefill_once"], "cache_flush_bytes": cfg["cache_flush_bytes"]}
     runs = []
     for wtype in cfg["weight_types"]:
         for threads in cfg["threads"]:
             for ctx in cfg["contexts"]:
                 runs.append(run_decode(bench, files[(cfg["n_layers"], wtype)], wtype, cfg["n_layers"], threads,
                                        ctx, cfg["decode_tokens"], cfg["batches"], "llama2-7b-geometry",
-                                       repack=cfg["repack"]))
+                                       repack=cfg["repack"], **opts))
                 log.info("%s\n%s", wtype, runs[-1].to_string())
     for rc in cfg["repack_check"]:  # llama.cpp's default repacked weights (its GEMM path)
         runs.append(run_decode(bench, files[(cfg["n_layers"], rc["weight_type"])], rc["weight_type"], cfg["n_layers"],
                                rc["threads"], rc["context"], cfg["decode_tokens"], cfg["batches"],
-                               "llama2-7b-geometry", repack=True))
+                               "llama2-7b-geometry", repack=True, **opts))
     if cfg["smollm2"]:
         for threads in cfg["threads"]:
             for ctx in cfg["contexts"]:
                 runs.append(run_decode(bench, snakemake.input.smollm2, "Q4_1", 30, threads, ctx,
-                                       cfg["decode_tokens"], cfg["batches"], "smollm2-135m", repack=cfg["repack"]))
+                                       cfg["decode_tokens"], cfg["batches"], "smollm2-135m", repack=cfg["repack"],
+                                       **opts))
     lc = cfg["layer_check"]
     layers = [run_decode(bench, files[(n, lc["weight_type"])], lc["weight_type"], n, lc["threads"], lc["context"],
-                         cfg["decode_tokens"], lc["batches"], "llama2-7b-geometry", repack=cfg["repack"])
+                         cfg["decode_tokens"], lc["batches"], "llama2-7b-geometry", repack=cfg["repack"], **opts)
               for n in lc["n_layers"]]
     bw_after = {t: measure_read_bandwidth(cfg["bandwidth_bytes"], threads=t)["dram_read_gbps"] for t in threads_all}
     log.info("bandwidth after: %s GB/s", bw_after)

@@ -8,6 +8,15 @@ prefill does not grow with the batch; ``-npl`` the parallel sequences (the decod
 decode steps. The decode rate is the tool's ``S_TG``: ``batch x ntg / T_TG``, with T_TG the wall
 time of the ``ntg`` batched decode steps. Each sequence's KV cache holds ``context .. context + ntg``
 tokens during them. The output lines carry the tool's ``--output-format jsonl`` keys.
+
+Two departures from the tool, both options of ``sail-llama-decode`` and both recorded per row:
+``prefill_once`` decodes the shared prompt once per run instead of once per batch (the decode steps
+start from the same cached prompt; the prefill was three quarters of the stage's time), and
+``cache_flush_bytes`` reads a buffer that large before every timed decode step, so a model truncated
+to a few blocks streams its weights and KV cache from DRAM the way a full-depth model does (in a
+32-block model about 30 other blocks pass through the last-level cache between two reads of one
+block's weights; the 2-block files are 0.3-0.7 GB against this host's 300 MiB L3). The flushes are
+not timed.
 """
 
 from __future__ import annotations
@@ -38,6 +47,8 @@ DECODE_COLUMNS = [
     "n_ubatch",
     "weight_buffers",
     "repack",
+    "prefill_once",
+    "cache_flush_bytes",
 ]
 BUFFER_RE = re.compile(r"load_tensors:\s+(\S+) model buffer size\s*=\s*([0-9.]+) MiB")
 
@@ -50,16 +61,20 @@ def weight_buffers(log_text: str) -> str:
 
 
 def bench_command(bench_bin, model, threads: int, context: int, decode_tokens: int, batches, ubatch: int = 512,
-                  repack: bool = True):
+                  repack: bool = True, prefill_once: bool = False, cache_flush_bytes: int = 0):
     """The ``sail-llama-decode batched`` command line for one (model, threads, context) run.
 
     ``repack=False`` adds ``--no-repack``: weights stay in their file layout (no CPU_REPACK or AMX buffer),
-    so every GEMM takes ggml's generic ``vec_dot`` path."""
+    so every GEMM takes ggml's generic ``vec_dot`` path. ``prefill_once`` and ``cache_flush_bytes`` (a
+    whole number of MiB, 0 = no flush) are the module docstring's two options."""
     for name, v in (("threads", threads), ("decode_tokens", decode_tokens), ("ubatch", ubatch)):
         if not isinstance(v, int) or v < 1:
             raise ValueError(f"{name} must be a positive integer, got {v!r}")
     if not isinstance(context, int) or context < 1:
         raise ValueError(f"context must be a positive integer, got {context!r}")
+    if (isinstance(cache_flush_bytes, bool) or not isinstance(cache_flush_bytes, int) or cache_flush_bytes < 0
+            or cache_flush_bytes % (1 << 20)):
+        raise ValueError(f"cache_flush_bytes must be a non-negative multiple of 1 MiB, got {cache_flush_bytes!r}")
     batches = sorted(int(b) for b in batches)
     if not batches or batches[0] < 1:
         raise ValueError(f"batches must be positive integers, got {batches!r}")
@@ -70,7 +85,8 @@ def bench_command(bench_bin, model, threads: int, context: int, decode_tokens: i
         str(bench_bin), "batched", "-m", str(model), "-t", str(threads),
         "-c", str(n_ctx), "-b", str(max(context, batches[-1])), "-ub", str(ubatch),
         "-npp", str(context), "-ntg", str(decode_tokens), "-npl", ",".join(map(str, batches)),
-    ] + ([] if repack else ["--no-repack"])  # fmt: skip
+    ] + ([] if repack else ["--no-repack"]) + (["--prefill-once"] if prefill_once else []) + (
+        ["--flush-mb", str(cache_flush_bytes >> 20)] if cache_flush_bytes else [])  # fmt: skip
 
 
 def parse_jsonl(text: str) -> pd.DataFrame:
@@ -86,7 +102,8 @@ def parse_jsonl(text: str) -> pd.DataFrame:
 
 
 def run_decode(bench_bin, model, weight_type: str, n_layers: int, threads: int, context: int,
-               decode_tokens: int, batches, label: str, repack: bool = True) -> pd.DataFrame:
+               decode_tokens: int, batches, label: str, repack: bool = True, prefill_once: bool = False,
+               cache_flush_bytes: int = 0) -> pd.DataFrame:
     """Run one ``sail-llama-decode batched`` and return :data:`DECODE_COLUMNS` rows, one per batch."""
     if weight_type != "Q4_1":  # SmolLM2's own file is Q4_1; the random models use the measured types
         check_weight_type(weight_type)
@@ -94,12 +111,15 @@ def run_decode(bench_bin, model, weight_type: str, n_layers: int, threads: int, 
         raise ValueError(f"sail-llama-decode not found at {bench_bin}")
     if not Path(model).is_file():
         raise ValueError(f"model file {model} does not exist")
-    cmd = bench_command(bench_bin, model, threads, context, decode_tokens, batches, repack=repack)
+    cmd = bench_command(bench_bin, model, threads, context, decode_tokens, batches, repack=repack,
+                        prefill_once=prefill_once, cache_flush_bytes=cache_flush_bytes)
     env = os.environ | {"OMP_NUM_THREADS": str(threads)}
     r = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if r.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stderr[-3000:]}")
     df = parse_jsonl(r.stdout + "\n" + r.stderr)
+    if "n_cached" in df and (df.n_cached != df.pl * df.pp).any():  # each sequence starts from the whole prompt
+        raise RuntimeError(f"{' '.join(cmd)}: cached prompt cells {df.n_cached.tolist()} != batch x context")
     out = pd.DataFrame(
         {
             "model": label,
@@ -116,6 +136,8 @@ def run_decode(bench_bin, model, weight_type: str, n_layers: int, threads: int, 
             "n_ubatch": df.n_ubatch.astype(int),
             "weight_buffers": weight_buffers(r.stdout + "\n" + r.stderr),
             "repack": bool(repack),
+            "prefill_once": bool(prefill_once),
+            "cache_flush_bytes": int(cache_flush_bytes),
         }
     )
     return out[DECODE_COLUMNS]

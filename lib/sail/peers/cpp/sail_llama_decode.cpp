@@ -12,6 +12,16 @@
 //            to apply the copy (non-unified KV cache), then `tg` steps that each decode one token of
 //            every sequence; S_TG = pl * tg / T_TG. One JSON line per pl, with batched-bench's
 //            --output-format jsonl keys.
+//            Two options of ours, both off by default (then the loop is the tool's):
+//            --prefill-once  the shared prompt is decoded once for all pl (the tool decodes it again for
+//                            every pl); after each pl the decoded cells and the copies are removed, so
+//                            every pl starts its `tg` steps from the same `pp` cached prompt tokens as the
+//                            tool's. Prefill was 3/4 of the validation stage's time, for nothing measured.
+//            --flush-mb N    before every decode step, read an N MiB buffer (one load per cache line) so
+//                            weights and KV cache come from DRAM as in a full-depth model, where ~30 other
+//                            blocks stream through the last-level cache between two reads of one block's
+//                            weights; a model truncated to 2 blocks (~0.3-0.7 GB) otherwise partly lives in
+//                            a large L3. Only the decode steps are timed, not the flushes.
 //   tg       tools/llama-bench/llama-bench.cpp's `tg` test (-p 0 -n <tg>): one warm-up token, then
 //            `reps` times: clear the KV cache, decode `tg` single tokens; avg_ts = mean of tg / t_rep.
 //            One JSON array with llama-bench's -o json keys.
@@ -23,7 +33,8 @@
 //
 // usage:
 //   sail-llama-decode batched -m <gguf> -t <threads> -c <n_ctx> -b <n_batch> -ub <n_ubatch>
-//                             -npp <pp> -ntg <tg> -npl <pl,pl,...> [--no-repack]
+//                             -npp <pp> -ntg <tg> -npl <pl,pl,...> [--no-repack] [--prefill-once]
+//                             [--flush-mb <MiB>]
 //   sail-llama-decode tg      -m <gguf> -t <threads> -n <tg> -r <reps> [--no-repack]
 //   sail-llama-decode info    (prints libllama's system info: the CPU features ggml was built for)
 #include "llama.h"
@@ -32,6 +43,7 @@
 #include <chrono>
 #include <clocale>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -45,6 +57,8 @@ struct Args {
     int threads = 1, n_ctx = 0, n_batch = 2048, n_ubatch = 512, pp = 0, tg = 0, reps = 5;
     std::vector<int> pl;
     bool repack = true;
+    bool prefill_once = false;
+    int flush_mb = 0;
 };
 
 [[noreturn]] void usage_error(const std::string & msg) {
@@ -73,6 +87,10 @@ Args parse(int argc, char ** argv) {
             a.repack = false;
             continue;
         }
+        if (f == "--prefill-once") {
+            a.prefill_once = true;
+            continue;
+        }
         if (i + 1 >= argc) {
             usage_error("missing value after " + f);
         }
@@ -91,6 +109,8 @@ Args parse(int argc, char ** argv) {
             a.pp = to_int("-npp", v);
         } else if (f == "-ntg" || f == "-n") {
             a.tg = to_int(f.c_str(), v);
+        } else if (f == "--flush-mb") {
+            a.flush_mb = to_int("--flush-mb", v);
         } else if (f == "-r") {
             a.reps = to_int("-r", v);
         } else if (f == "-npl") {
@@ -167,6 +187,21 @@ llama_model * load(const Args & a) {
     return model;
 }
 
+// Evicts the caches: one read per 64-byte line of a buffer several times the last-level cache.
+struct CacheFlusher {
+    std::vector<uint64_t> buf;
+    uint64_t sink = 0;
+    explicit CacheFlusher(int mib) : buf(size_t(mib) * (1u << 20) / sizeof(uint64_t), 1) {}
+    void flush() {
+        uint64_t s = 0;
+        for (size_t i = 0; i < buf.size(); i += 64 / sizeof(uint64_t)) {
+            s += buf[i];
+        }
+        sink += s;
+        buf[(sink * 2654435761u) % buf.size()] = s;  // a store the compiler cannot drop
+    }
+};
+
 int run_batched(const Args & a) {
     if (a.pl.empty() || a.pp < 1 || a.tg < 1 || a.n_ctx < 1) {
         usage_error("batched needs -npl, -npp >= 1, -ntg >= 1 and -c >= 1");
@@ -196,6 +231,26 @@ int run_batched(const Args & a) {
     if (!decode_chunks(ctx, batch, cp.n_batch, true)) {
         return 1;
     }
+    CacheFlusher flusher(a.flush_mb);
+    // the shared prompt: decoded for every pl (the tool), or once (--prefill-once)
+    float t_pp_once = 0.0f;
+    auto prefill = [&](float & t_pp) -> bool {
+        batch.clear();
+        for (int i = 0; i < a.pp; ++i) {
+            batch.add(rand_token(), i, 0, i == a.pp - 1);
+        }
+        llama_memory_clear(mem, false);
+        const int64_t t_pp_start = llama_time_us();
+        if (!decode_chunks(ctx, batch, cp.n_batch, false)) {
+            return false;
+        }
+        llama_synchronize(ctx);
+        t_pp = (llama_time_us() - t_pp_start) / 1e6f;
+        return true;
+    };
+    if (a.prefill_once && !prefill(t_pp_once)) {
+        return 1;
+    }
     for (int pl : a.pl) {
         const int pp = a.pp, tg = a.tg;
         const int n_ctx_req = pl * pp + pl * tg;  // -pps, non-unified KV cache
@@ -204,17 +259,10 @@ int run_batched(const Args & a) {
                          n_ctx_req, n_kv_max);
             continue;
         }
-        batch.clear();
-        for (int i = 0; i < pp; ++i) {
-            batch.add(rand_token(), i, 0, i == pp - 1);
-        }
-        llama_memory_clear(mem, false);
-        const int64_t t_pp_start = llama_time_us();
-        if (!decode_chunks(ctx, batch, cp.n_batch, false)) {
+        float t_pp = t_pp_once;
+        if (!a.prefill_once && !prefill(t_pp)) {
             return 1;
         }
-        llama_synchronize(ctx);
-        const int64_t t_pp_end = llama_time_us();
         for (int32_t s = 1; s < pl; ++s) {
             llama_memory_seq_cp(mem, 0, s, -1, -1);
         }
@@ -224,27 +272,42 @@ int run_batched(const Args & a) {
             return 1;
         }
         llama_memory_seq_rm(mem, 0, pp, -1);
+        int n_cached = 0;  // prompt cells every sequence starts its decode from: pl * pp in both modes
+        for (int32_t s = 0; s < pl; ++s) {
+            n_cached += llama_memory_seq_pos_max(mem, s) - llama_memory_seq_pos_min(mem, s) + 1;
+        }
 
-        const int64_t t_tg_start = llama_time_us();
+        int64_t t_tg_us = 0;  // the decode steps only (a flush before each is not timed)
         for (int i = 0; i < tg; ++i) {
             batch.clear();
             for (int j = 0; j < pl; ++j) {
                 batch.add(rand_token(), pp + i, j, true);
             }
+            if (a.flush_mb > 0) {
+                flusher.flush();
+            }
+            const int64_t t0 = llama_time_us();
             if (!decode_chunks(ctx, batch, cp.n_batch, true)) {
                 return 1;
             }
+            t_tg_us += llama_time_us() - t0;
         }
-        const int64_t t_tg_end = llama_time_us();
-        const float t_pp = (t_pp_end - t_pp_start) / 1e6f;
-        const float t_tg = (t_tg_end - t_tg_start) / 1e6f;
+        if (a.prefill_once) {  // back to the shared prompt alone in sequence 0
+            llama_memory_seq_rm(mem, 0, pp, -1);
+            for (int32_t s = 1; s < pl; ++s) {
+                llama_memory_seq_rm(mem, s, -1, -1);
+            }
+        }
+        const float t_tg = t_tg_us / 1e6f;
         const float t = t_pp + t_tg;
         std::printf(
             "{\"n_kv_max\": %d, \"n_batch\": %d, \"n_ubatch\": %d, \"flash_attn\": %d, \"is_pp_shared\": 1, "
             "\"n_gpu_layers\": 0, \"n_threads\": %d, \"n_threads_batch\": %d, \"pp\": %d, \"tg\": %d, \"pl\": %d, "
-            "\"n_kv\": %d, \"t_pp\": %f, \"speed_pp\": %f, \"t_tg\": %f, \"speed_tg\": %f, \"t\": %f, \"speed\": %f}\n",
+            "\"n_kv\": %d, \"t_pp\": %f, \"speed_pp\": %f, \"t_tg\": %f, \"speed_tg\": %f, \"t\": %f, \"speed\": %f, "
+            "\"prefill_once\": %d, \"flush_mb\": %d, \"n_cached\": %d}\n",
             n_kv_max, a.n_batch, a.n_ubatch, int(cp.flash_attn_type), a.threads, a.threads, pp, tg, pl, n_ctx_req,
-            t_pp, pp / t_pp, t_tg, pl * tg / t_tg, t, (pp + pl * tg) / t);
+            t_pp, pp / t_pp, t_tg, pl * tg / t_tg, t, (pp + pl * tg) / t, int(a.prefill_once), a.flush_mb,
+            n_cached);
         std::fflush(stdout);
     }
     llama_free(ctx);
