@@ -111,6 +111,37 @@ def test_activation_quantisation_is_applied_inside_the_block_only():
     assert not torch.allclose(y4, y0)
 
 
+def test_a_shared_input_is_quantised_once(monkeypatch):
+    """q and k read one tensor: one quantisation for both, none reused after an in-place change."""
+    import sail.quant.evaluate as ev
+
+    calls = []
+    monkeypatch.setattr(ev, "fake_quantize_activations_torch",
+                        lambda x, a: calls.append(tuple(x.shape)) or fake_quantize_activations_torch(x, a))
+    model = TinyModel()
+    with quantized_activations(model, 4):
+        model(torch.arange(11)[None])
+    assert len(calls) == 2  # x (for q and k), then q * k (for down)
+    calls.clear()
+    with quantized_activations(model, 4):
+        x, w = torch.randn(5, 16), torch.randn(3, 16)
+        a = model.impl("l", x, w)
+        x.mul_(2.0)
+        torch.testing.assert_close(model.impl("l", x, w), 2.0 * a)
+        assert len(calls) == 2
+
+
+def test_fused_fake_quantisation_is_bit_identical():
+    x = torch.from_numpy(np.random.default_rng(3).standard_normal((9, 40)).astype(np.float32) * 3)
+    x[2] = 0.0
+    for a_bits in (2, 4, 8):
+        qmax = (1 << (a_bits - 1)) - 1
+        amax = x.abs().amax(dim=-1, keepdim=True)
+        s_x = torch.where(amax > 0, amax / qmax, torch.ones_like(amax))
+        ref = torch.clamp(torch.round(x / s_x), -qmax - 1, qmax) * s_x
+        assert torch.equal(fake_quantize_activations_torch(x, a_bits), ref)
+
+
 def test_unknown_method_named():
     with pytest.raises(ValueError, match="'awq'"):
         check_method("awq")
