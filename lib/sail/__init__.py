@@ -9,4 +9,16 @@ cost     tokens per dollar
 plots    shared figure styling
 """
 
+import os as _os
+
+# Bitwise reproducible BLAS. torch's BLAS here is MKL, whose GEMMs split their reductions by the number
+# of threads they run with (X^T X at K = 576 differs in the last bits between 1 and 2 threads), and
+# MKL_DYNAMIC lets it run with fewer threads than asked. Two full runs of the same commit gave
+# different sequential-GPTQ codes in 2 of 4 configurations (W2 perplexity 318 vs 381), while reruns
+# of those jobs reproduced the first run. STRICT conditional numerical reproducibility makes MKL's
+# GEMMs independent of the thread count; both variables must be set before MKL first runs, which is
+# why they live here (every script imports ``sail`` before torch). An explicit setting wins.
+_os.environ.setdefault("MKL_CBWR", "AUTO,STRICT")
+_os.environ.setdefault("MKL_DYNAMIC", "FALSE")
+
 __version__ = "1.1.0"

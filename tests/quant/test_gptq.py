@@ -172,3 +172,27 @@ def test_non_finite_hessian_named():
 def test_act_order_with_non_dividing_group_named():
     with pytest.raises(ValueError, match="act_order.*group_size 12 does not divide K=32"):
         quantize_gptq(np.zeros((2, 32), np.float32), torch.eye(32), 4, 12, act_order=True)
+
+
+def test_blas_results_do_not_depend_on_the_thread_count():
+    """``import sail`` makes MKL's GEMMs thread-count independent (STRICT CNR, no dynamic threads) and
+    factor_hessian factorises on one thread, so a job's numbers do not move with the threads MKL uses.
+    A fresh interpreter: the variables act only before MKL first runs."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sail, numpy as np, torch\n"
+        "from sail.quant.gptq import factor_hessian\n"
+        "x = torch.from_numpy(np.random.default_rng(0).standard_normal((4096, 576)).astype(np.float32))\n"
+        "out = []\n"
+        "for th in (1, 2):\n"
+        "    torch.set_num_threads(th)\n"
+        "    h = torch.zeros(576, 576); h.addmm_(x.T, x)\n"
+        "    out.append((h, factor_hessian(h, 0.01, True).u, torch.get_num_threads()))\n"
+        "assert torch.equal(out[0][0], out[1][0]), 'X^T X differs between 1 and 2 threads'\n"
+        "assert np.array_equal(out[0][1], out[1][1]), 'the Hessian factor differs between 1 and 2 threads'\n"
+        "assert out[1][2] == 2, 'factor_hessian did not restore the thread count'\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]

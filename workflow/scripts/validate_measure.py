@@ -52,7 +52,8 @@ with log_to(snakemake.log[0]):
                                        **opts))
     lc = cfg["layer_check"]
     layers = [run_decode(bench, files[(n, lc["weight_type"])], lc["weight_type"], n, lc["threads"], lc["context"],
-                         cfg["decode_tokens"], lc["batches"], "llama2-7b-geometry", repack=cfg["repack"], **opts)
+                         lc.get("decode_tokens", cfg["decode_tokens"]), lc["batches"], "llama2-7b-geometry",
+                         repack=cfg["repack"], **opts)
               for n in lc["n_layers"]]
     bw_after = {t: measure_read_bandwidth(cfg["bandwidth_bytes"], threads=t)["dram_read_gbps"] for t in threads_all}
     log.info("bandwidth after: %s GB/s", bw_after)

@@ -33,6 +33,8 @@ block's inputs from the already-quantised preceding blocks — is the business o
 
 from __future__ import annotations
 
+import contextlib
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -127,6 +129,17 @@ def check_hessian(h, k: int | None = None) -> torch.Tensor:
     return H
 
 
+@contextlib.contextmanager
+def single_thread():
+    """Run torch (and its LAPACK) on one thread inside the block, then restore the thread count."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(n)
+
+
 @dataclass(frozen=True)
 class HessianFactor:
     """What GPTQ needs from a Hessian: the upper Cholesky factor ``U`` of ``(H + λI)⁻¹`` in the
@@ -168,6 +181,12 @@ def factor_hessian(h: torch.Tensor | np.ndarray, damp: float = 0.01, act_order: 
     mean_diag = torch.mean(torch.diag(H))
     tried = []
     d = damp
+    with single_thread():  # LAPACK's factorisations round differently at another thread count
+        return _factor(H, perm, dead, mean_diag, d, act_order, tried)
+
+
+def _factor(H, perm, dead, mean_diag, d, act_order, tried) -> HessianFactor:
+    k = H.shape[0]
     for _ in range(DAMP_RETRIES + 1):
         tried.append(d)
         L, info = torch.linalg.cholesky_ex(H + d * mean_diag * torch.eye(k))
