@@ -118,8 +118,10 @@ def run_decode(bench_bin, model, weight_type: str, n_layers: int, threads: int, 
     if r.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stderr[-3000:]}")
     df = parse_jsonl(r.stdout + "\n" + r.stderr)
-    if "n_cached" in df and (df.n_cached != df.pl * df.pp).any():  # each sequence starts from the whole prompt
-        raise RuntimeError(f"{' '.join(cmd)}: cached prompt cells {df.n_cached.tolist()} != batch x context")
+    # every sequence starts its decode from the whole prompt, whether it was decoded once or per batch
+    if "n_cached" not in df or (df.n_cached != df.pl * df.pp).any():
+        raise RuntimeError(f"{' '.join(cmd)}: cached prompt cells {df.get('n_cached', pd.Series()).tolist()} "
+                           "!= batch x context")
     out = pd.DataFrame(
         {
             "model": label,

@@ -34,7 +34,6 @@ block's inputs from the already-quantised preceding blocks — is the business o
 from __future__ import annotations
 
 import contextlib
-
 from dataclasses import dataclass
 
 import numpy as np
@@ -182,24 +181,19 @@ def factor_hessian(h: torch.Tensor | np.ndarray, damp: float = 0.01, act_order: 
     tried = []
     d = damp
     with single_thread():  # LAPACK's factorisations round differently at another thread count
-        return _factor(H, perm, dead, mean_diag, d, act_order, tried)
-
-
-def _factor(H, perm, dead, mean_diag, d, act_order, tried) -> HessianFactor:
-    k = H.shape[0]
-    for _ in range(DAMP_RETRIES + 1):
-        tried.append(d)
-        L, info = torch.linalg.cholesky_ex(H + d * mean_diag * torch.eye(k))
-        if int(info) == 0:
-            # (H + λI)⁻¹ from its Cholesky factor. cholesky_solve against I rather than
-            # cholesky_inverse: the same inverse (to float32 rounding), but torch's cholesky_inverse
-            # took 0.2-3 s at K = 1536 here against 0.09 s (LAPACK potri vs a blocked solve).
-            hinv = torch.cholesky_solve(torch.eye(k), L)
-            U, info2 = torch.linalg.cholesky_ex(hinv, upper=True)
-            if int(info2) == 0 and bool(torch.isfinite(U).all()):
-                return HessianFactor(u=U.numpy(), dead=dead.numpy(), perm=perm.numpy().astype(np.int64),
-                                     damp=d, act_order=bool(act_order))
-        d = min(max(d, 1e-6) * 10.0, 0.99)
+        for _ in range(DAMP_RETRIES + 1):
+            tried.append(d)
+            L, info = torch.linalg.cholesky_ex(H + d * mean_diag * torch.eye(k))
+            if int(info) == 0:
+                # (H + λI)⁻¹ from its Cholesky factor. cholesky_solve against I rather than
+                # cholesky_inverse: the same inverse (to float32 rounding), but torch's cholesky_inverse
+                # took 0.2-3 s at K = 1536 here against 0.09 s (LAPACK potri vs a blocked solve).
+                hinv = torch.cholesky_solve(torch.eye(k), L)
+                U, info2 = torch.linalg.cholesky_ex(hinv, upper=True)
+                if int(info2) == 0 and bool(torch.isfinite(U).all()):
+                    return HessianFactor(u=U.numpy(), dead=dead.numpy(), perm=perm.numpy().astype(np.int64),
+                                         damp=d, act_order=bool(act_order))
+            d = min(max(d, 1e-6) * 10.0, 0.99)
     raise ValueError(f"Hessian is not positive definite even with damp {tried}")
 
 

@@ -190,15 +190,14 @@ llama_model * load(const Args & a) {
 // Evicts the caches: one read per 64-byte line of a buffer several times the last-level cache.
 struct CacheFlusher {
     std::vector<uint64_t> buf;
-    uint64_t sink = 0;
+    volatile uint64_t sink = 0;  // the loads' sum is stored, so the compiler cannot drop them
     explicit CacheFlusher(int mib) : buf(size_t(mib) * (1u << 20) / sizeof(uint64_t), 1) {}
     void flush() {
         uint64_t s = 0;
         for (size_t i = 0; i < buf.size(); i += 64 / sizeof(uint64_t)) {
             s += buf[i];
         }
-        sink += s;
-        buf[(sink * 2654435761u) % buf.size()] = s;  // a store the compiler cannot drop
+        sink = s;
     }
 };
 
