@@ -275,6 +275,32 @@ def set_threads(n_threads: int) -> None:
     numba.set_num_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS))
 
 
+#: Thread-pool settings of the kernel benchmark's processes. Idle OpenMP workers (torch's, numba's omp
+#: layer) spin after a parallel region by default, and OpenBLAS's workers spin for about 2**28 cycles;
+#: in an interleaved benchmark on 2 cores the next candidate's second thread then shares its core with a
+#: spinner (measured at 4096x4096, 2 threads: our GEMV 1.7 ms instead of 0.3 ms after a numpy call,
+#: numpy's own sgemv slower at 2 threads than at 1). Passive pools sleep as soon as they are idle, so
+#: every candidate, ours and llama.cpp's (its timer process gets the same settings), pays one wake-up.
+PASSIVE_POOLS_ENV = {"OMP_WAIT_POLICY": "passive", "OPENBLAS_THREAD_TIMEOUT": "4"}
+
+
+def reexec_with_passive_pools() -> None:
+    """Make sure this process runs with :data:`PASSIVE_POOLS_ENV`, re-executing it once if not.
+
+    OpenMP and OpenBLAS read these variables once, when the library is loaded, so setting them after
+    numpy or torch has been imported has no effect; replacing the process (``os.execv``, same PID,
+    same arguments) is the one reliable way from inside a Snakemake ``script:`` job. An explicit setting
+    in the environment wins over ours and is left alone (no re-exec when every variable is set).
+    """
+    missing = {k: v for k, v in PASSIVE_POOLS_ENV.items() if k not in os.environ}
+    if not missing:
+        return
+    os.environ.update(missing)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
+
+
 TABLE_FORMATS = ("csv", "md", "tex", "html")
 
 

@@ -1,8 +1,15 @@
 """The benchmark harness on a tiny configuration (correct columns and derived quantities; no timing asserted)."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
+
+from sail.io import PASSIVE_POOLS_ENV
 
 from sail.kernels.bench import BENCH_COLUMNS, BenchConfig, check_config, n_copies_for, run_benchmark
 from sail.plots.kernels import amortisation_fit, crossover_batch, fastest_weight_lut, op_count_ratio
@@ -20,6 +27,7 @@ def test_tiny_benchmark_rows_and_derived_columns():
     df, machine = run_benchmark(_cfg(), progress=False)
     assert list(df.columns) == BENCH_COLUMNS
     assert machine["dram_read_gbps_1t"] > 0 and machine["l3_bytes"] > 0
+    assert machine["omp_wait_policy"] == os.environ.get("OMP_WAIT_POLICY", "unset")  # provenance of the pools
     # probed at the start and at the end of the run; the roofline uses the larger probe
     probes = [machine[f"dram_read_gbps_1t_{w}"] for w in ("start", "end")]
     assert machine["dram_read_gbps_1t"] == max(probes)
@@ -39,6 +47,32 @@ def test_tiny_benchmark_rows_and_derived_columns():
     assert (wl.weight_bytes == 64 * (128 + 7)).all()
     packed = df[df.kernel == "dequant"].set_index("w_bits").weight_bytes
     assert packed[1] == 64 * 128 // 8 + 2 * 64 * 2 * 4  # codes + fp32 scales and zeros
+
+
+_REEXEC_SCRIPT = """
+import os, sys
+sys.path.insert(0, {lib!r})
+with open({starts!r}, "a") as f:
+    f.write("x")
+from sail.io import reexec_with_passive_pools
+reexec_with_passive_pools()
+print(os.environ["OMP_WAIT_POLICY"], os.environ["OPENBLAS_THREAD_TIMEOUT"], sys.argv[1:])
+"""
+
+
+@pytest.mark.parametrize("preset, starts, printed", [
+    ({}, 2, "passive 4"),  # neither set: one re-exec, both set
+    ({"OMP_WAIT_POLICY": "active"}, 2, "active 4"),  # the explicit setting is kept, the missing one added
+    ({"OMP_WAIT_POLICY": "active", "OPENBLAS_THREAD_TIMEOUT": "30"}, 1, "active 30"),  # both set: no re-exec
+])
+def test_the_benchmark_process_restarts_once_with_passive_thread_pools(tmp_path, preset, starts, printed):
+    script, counter = tmp_path / "s.py", tmp_path / "starts"
+    script.write_text(_REEXEC_SCRIPT.format(lib=str(Path(__file__).parents[2] / "lib"), starts=str(counter)))
+    env = {k: v for k, v in os.environ.items() if k not in PASSIVE_POOLS_ENV} | preset
+    out = subprocess.run([sys.executable, str(script), "--flag", "x y"], env=env, capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == f"{printed} ['--flag', 'x y']"  # same arguments after the re-exec
+    assert len(counter.read_text()) == starts
 
 
 def test_rotation_covers_the_requested_multiple_of_l3():

@@ -1,8 +1,10 @@
 """Kernel benchmark: writes bench.csv (one row per kernel x shape x bits x batch x threads) and machine.csv."""
 
-import pandas as pd
+from sail.io import log_to, reexec_with_passive_pools, write_table
 
-from sail.io import log_to, write_table
+reexec_with_passive_pools()  # before any work: OpenMP and OpenBLAS read their settings at load time
+
+import pandas as pd  # noqa: E402
 
 with log_to(snakemake.log[0]) as log:
     # Threads are pinned per measurement group inside run_benchmark (1 thread is the headline),

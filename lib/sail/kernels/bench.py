@@ -35,6 +35,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from sail.io import PASSIVE_POOLS_ENV
 from sail.kernels import ggml_timer
 from sail.kernels.act_lut import act_lut_gemv
 from sail.kernels.dequant import dequant_gemv
@@ -96,13 +97,22 @@ def l3_bytes() -> int:
     return 32 << 20
 
 
+#: numba's threading layer of the benchmark (:func:`select_threading_layer` says why)
+DEFAULT_THREADING_LAYER = "omp"
+
 ISA_FLAGS = ("avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vbmi", "avx512_vnni", "avx512_vpopcntdq",
              "avx512_bf16", "neon", "asimd", "sve")
 
 
 def select_threading_layer(layer: str) -> None:
-    """Choose numba's threading layer before the first parallel kernel runs (measured here: ``workqueue``
-    avoids the OpenMP slow-downs of millisecond calls seen on this 2-vCPU VM)."""
+    """Choose numba's threading layer before the first parallel kernel runs.
+
+    The benchmark uses ``omp`` with passive waiting (:func:`sail.io.reexec_with_passive_pools`). Measured
+    on the 2-vCPU Xeon, act_lut_simd at 4096x4096, 2 bits, 2 threads, weights from DRAM: ``workqueue``
+    0.47 ms, slower than the serial path (0.29 ms), because its idle workers and the waiting caller poll
+    the task queue with short naps, three threads on two cores; ``omp`` 0.18 ms (the caller is one of the
+    two workers). Without passive waiting, ``omp`` workers spin after each call and slow the next
+    candidate down instead (docs/kernels.md, "Two threads")."""
     if layer not in ("default", "workqueue", "omp", "tbb"):
         raise ValueError(f"threading_layer must be default, workqueue, omp or tbb, got {layer!r}")
     numba.config.THREADING_LAYER = layer
@@ -126,6 +136,8 @@ def machine_info() -> dict:
         "l3_bytes": l3_bytes(),
         "isa_flags": " ".join(f for f in ISA_FLAGS if f in flags),
         "numba_threading_layer": layer,
+        # the thread-pool settings the process was started with (sail.io.PASSIVE_POOLS_ENV)
+        **{var.lower(): os.environ.get(var, "unset") for var in PASSIVE_POOLS_ENV},
         "numba_version": numba.__version__,
         "numpy_version": np.__version__,
         "torch_version": torch.__version__,
@@ -488,7 +500,7 @@ class BenchConfig:
     rotate_factor: float
     bandwidth_bytes: int
     seed: int
-    threading_layer: str = "workqueue"
+    threading_layer: str = DEFAULT_THREADING_LAYER
 
 
 def peer_kernels(kernels) -> list[str]:

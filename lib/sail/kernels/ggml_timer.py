@@ -20,6 +20,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from sail.io import PASSIVE_POOLS_ENV
+
 SOURCE = Path(__file__).with_name("cpp") / "ggml_gemv_timer.cpp"
 # Supported ggml weight types: nominal weight bits (the bench's w_bits column; tq*_0 are ternary, listed at
 # 2) and bits per weight including block scales (ggml_row_size(type, K) * 8 / K; block layouts in
@@ -70,16 +72,18 @@ class PeerHandle:
 class GgmlTimer:
     """A running ``ggml_gemv_timer`` process (a context manager; ``close()`` ends it).
 
-    ``OMP_WAIT_POLICY=passive``: after a call, OpenMP's worker threads would otherwise spin for a while
-    and steal the second core from the next (interleaved) candidate; passive makes them sleep, which is
-    what our numba workqueue pool does, so both pay a thread wake-up per call at 2 threads.
+    The process gets :data:`sail.io.PASSIVE_POOLS_ENV` (``OMP_WAIT_POLICY=passive``) unless the
+    environment sets the variables: after a call,
+    OpenMP's worker threads would otherwise spin for a while and steal the second core from the next
+    (interleaved) candidate. The benchmark process runs with the same settings, so every candidate pays
+    one thread wake-up per call at 2 threads.
     """
 
     def __init__(self, exe: str | os.PathLike, stderr=None):
         exe = Path(exe)
         if not exe.exists():
             raise ValueError(f"ggml timer executable not found: {exe}")
-        env = dict(os.environ, OMP_WAIT_POLICY="passive")
+        env = {**PASSIVE_POOLS_ENV, **os.environ}  # an explicit setting wins, as in the benchmark process
         self.proc = subprocess.Popen([str(exe)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
                                      text=True, bufsize=1, env=env)
         self.info = self._info()

@@ -75,7 +75,7 @@ def run_stability(cfg: StabilityConfig, ggml_timer_exe: str | None = None, peer_
         raise ValueError(f"unknown kernels {unknown}; known: {sorted(kb.KERNELS)} and llamacpp_<type>")
     if peers and not ggml_timer_exe:
         raise ValueError(f"kernels {peers} need the compiled ggml timer (ggml_timer_exe)")
-    kb.select_threading_layer("workqueue")
+    kb.select_threading_layer(kb.DEFAULT_THREADING_LAYER)
     l3 = kb.l3_bytes()
     kb.pin_threads(cfg.threads)
     rng = np.random.default_rng([cfg.seed, 7])
