@@ -4,7 +4,7 @@ from sail.io import log_to, reexec_with_passive_pools, write_table
 
 reexec_with_passive_pools()  # before any work: OpenMP and OpenBLAS read their settings at load time
 
-import pandas as pd  # noqa: E402
+import pandas as pd
 
 with log_to(snakemake.log[0]) as log:
     # Threads are pinned per measurement group inside run_benchmark (1 thread is the headline),
