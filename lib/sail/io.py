@@ -282,20 +282,35 @@ def set_threads(n_threads: int) -> None:
 #: numpy's own sgemv slower at 2 threads than at 1). Passive pools sleep as soon as they are idle, so
 #: every candidate, ours and llama.cpp's (its timer process gets the same settings), pays one wake-up.
 PASSIVE_POOLS_ENV = {"OMP_WAIT_POLICY": "passive", "OPENBLAS_THREAD_TIMEOUT": "4"}
+#: Timing processes run MKL without STRICT reproducibility (``sail/__init__.py`` says what it costs).
+FAST_BLAS_ENV = {"SAIL_REPRODUCIBLE_BLAS": "0"}
+#: The kernel benchmark's process: both of the above.
+BENCH_ENV = {**PASSIVE_POOLS_ENV, **FAST_BLAS_ENV}
 
 
-def reexec_with_passive_pools() -> None:
-    """Make sure this process runs with :data:`PASSIVE_POOLS_ENV`, re-executing it once if not.
+def reexec_for_timing(env: dict[str, str] | None = None) -> None:
+    """Make sure this process runs with ``env`` (default :data:`BENCH_ENV`), re-executing it once if not.
 
-    OpenMP and OpenBLAS read these variables once, when the library is loaded, so setting them after
-    numpy or torch has been imported has no effect; replacing the process (``os.execv``, same PID,
-    same arguments) is the one reliable way from inside a Snakemake ``script:`` job. An explicit setting
-    in the environment wins over ours and is left alone (no re-exec when every variable is set).
+    OpenMP, OpenBLAS and MKL read these settings once, when they are loaded or first run, so setting
+    them after numpy or torch has been imported has no effect; replacing the process (``os.execv``,
+    same PID, same arguments) is the one reliable way from inside a Snakemake ``script:`` job. A
+    variable already in the environment wins over ours and is left alone. When ``env`` asks for
+    ``SAIL_REPRODUCIBLE_BLAS=0`` and that variable was not set, the MKL variables ``import sail`` set
+    are removed before the re-exec (explicit ones stay). Raises ``RuntimeError`` if a re-executed
+    process still lacks the settings (no exec loop).
     """
-    missing = {k: v for k, v in PASSIVE_POOLS_ENV.items() if k not in os.environ}
-    if not missing:
+    import sail
+
+    env = BENCH_ENV if env is None else env
+    missing = {k: v for k, v in env.items() if k not in os.environ}
+    drop = list(sail.BLAS_ENV_SET_BY_SAIL) if missing.get("SAIL_REPRODUCIBLE_BLAS") == "0" else []
+    if not missing and not drop:
         return
-    os.environ.update(missing)
+    if os.environ.get("SAIL_REEXEC_FOR_TIMING") == "1":
+        raise RuntimeError(f"re-executed for timing but still missing {sorted(missing)} / set {drop}")
+    os.environ.update(missing, SAIL_REEXEC_FOR_TIMING="1")
+    for k in drop:
+        del os.environ[k]
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])

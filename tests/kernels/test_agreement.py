@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sail.kernels.agreement import agreement, main, max_spread
+from sail.kernels.agreement import agreement, main, max_spread, peer_ratios, ratio_agreement
 
 
 def _run(times: dict[str, float], threads=1) -> pd.DataFrame:
@@ -53,3 +53,33 @@ def test_cli_writes_the_table_and_rejects_a_missing_file(tmp_path, capsys):
     assert "largest spread over 2 runs" in capsys.readouterr().out
     assert main([str(paths[0]), str(tmp_path / "nope.csv")]) == 2
     assert "nope.csv" in capsys.readouterr().err
+
+
+def _mixed_run(ours_s: float, tq2_s: float, q4_s: float) -> pd.DataFrame:
+    """act_lut_simd at 2.5 and 4.5 b/w, llama.cpp tq2_0 (2.0625) and q4_K (4.5), one shape."""
+    run = pd.concat([_run({"act_lut_simd": ours_s}), _run({"act_lut_simd": ours_s * 2}).assign(w_bits=4),
+                     _run({"llamacpp_tq2_0": tq2_s}).assign(bits_per_weight=2.0625),
+                     _run({"llamacpp_q4_K": q4_s}).assign(w_bits=4), _run({"llamacpp_q8_0": 0.01})], ignore_index=True)
+    run.loc[run.w_bits == 4, "bits_per_weight"] = 4.5
+    run.loc[run.kernel == "llamacpp_q8_0", "bits_per_weight"] = 8.5  # fastest, but more bits: never the peer
+    return run
+
+
+def test_peer_is_the_fastest_llamacpp_type_with_at_most_our_bits_per_weight():
+    r = peer_ratios(_mixed_run(1.0, 1.5, 1.2)).set_index("w_bits")
+    assert r.loc[2, "peer"] == "llamacpp_tq2_0" and r.loc[2, "ratio"] == pytest.approx(1.5)  # q4_K has more bits
+    assert r.loc[4, "peer"] == "llamacpp_q4_K" and r.loc[4, "ratio"] == pytest.approx(1.2 / 2.0)  # faster of two
+    r = peer_ratios(_mixed_run(1.0, 1.5, 3.4)).set_index("w_bits")
+    assert r.loc[4, "peer"] == "llamacpp_tq2_0" and r.loc[4, "ratio"] == pytest.approx(1.5 / 2.0)
+
+
+def test_ratio_spread_over_runs_when_the_host_slows_every_kernel_alike():
+    # run 2 is 40 % slower for everybody: the times disagree, the in-run ratios do not
+    runs = [_mixed_run(1.0, 1.5, 3.0), _mixed_run(1.4, 2.1, 4.2), _mixed_run(1.0, 1.6, 3.0)]
+    t = ratio_agreement(runs).set_index("w_bits")
+    assert t.loc[2, "ratio"] == pytest.approx(1.5)
+    assert t.loc[2, "spread"] == pytest.approx((1.6 - 1.5) / 1.5)
+    assert t.loc[4, "peers"] == "llamacpp_tq2_0"
+    assert max_spread(agreement(runs)) > 0.35
+    with pytest.raises(ValueError, match="lacks columns"):
+        peer_ratios(_run({"act_lut_simd": 1.0}).drop(columns="bits_per_weight"))

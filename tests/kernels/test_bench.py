@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sail.io import PASSIVE_POOLS_ENV
+from sail.io import BENCH_ENV
 
 from sail.kernels.bench import BENCH_COLUMNS, BenchConfig, check_config, n_copies_for, run_benchmark
 from sail.plots.kernels import amortisation_fit, crossover_batch, fastest_weight_lut, op_count_ratio
@@ -54,21 +54,27 @@ import os, sys
 sys.path.insert(0, {lib!r})
 with open({starts!r}, "a") as f:
     f.write("x")
-from sail.io import reexec_with_passive_pools
-reexec_with_passive_pools()
-print(os.environ["OMP_WAIT_POLICY"], os.environ["OPENBLAS_THREAD_TIMEOUT"], sys.argv[1:])
+from sail.io import reexec_for_timing
+reexec_for_timing()
+print(*[os.environ.get(k, "-") for k in ("OMP_WAIT_POLICY", "OPENBLAS_THREAD_TIMEOUT", "SAIL_REPRODUCIBLE_BLAS",
+                                         "MKL_CBWR")], sys.argv[1:])
 """
 
 
 @pytest.mark.parametrize("preset, starts, printed", [
-    ({}, 2, "passive 4"),  # neither set: one re-exec, both set
-    ({"OMP_WAIT_POLICY": "active"}, 2, "active 4"),  # the explicit setting is kept, the missing one added
-    ({"OMP_WAIT_POLICY": "active", "OPENBLAS_THREAD_TIMEOUT": "30"}, 1, "active 30"),  # both set: no re-exec
+    # nothing set: one re-exec; the MKL variables `import sail` set are gone (STRICT costs timing 2x)
+    ({}, 2, "passive 4 0 -"),
+    ({"OMP_WAIT_POLICY": "active"}, 2, "active 4 0 -"),  # the explicit setting is kept, the missing ones added
+    ({"MKL_CBWR": "AUTO,STRICT"}, 2, "passive 4 0 AUTO,STRICT"),  # an explicit MKL setting stays too
+    ({"SAIL_REPRODUCIBLE_BLAS": "1"}, 2, "passive 4 1 AUTO,STRICT"),  # asked for STRICT: kept
+    ({"OMP_WAIT_POLICY": "active", "OPENBLAS_THREAD_TIMEOUT": "30", "SAIL_REPRODUCIBLE_BLAS": "0"}, 1,
+     "active 30 0 -"),  # all set: no re-exec
 ])
-def test_the_benchmark_process_restarts_once_with_passive_thread_pools(tmp_path, preset, starts, printed):
+def test_timing_processes_restart_once_with_passive_pools_and_fast_blas(tmp_path, preset, starts, printed):
     script, counter = tmp_path / "s.py", tmp_path / "starts"
     script.write_text(_REEXEC_SCRIPT.format(lib=str(Path(__file__).parents[2] / "lib"), starts=str(counter)))
-    env = {k: v for k, v in os.environ.items() if k not in PASSIVE_POOLS_ENV} | preset
+    drop = {*BENCH_ENV, "MKL_CBWR", "MKL_DYNAMIC", "SAIL_REEXEC_FOR_TIMING"}
+    env = {k: v for k, v in os.environ.items() if k not in drop} | preset
     out = subprocess.run([sys.executable, str(script), "--flag", "x y"], env=env, capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == f"{printed} ['--flag', 'x y']"  # same arguments after the re-exec

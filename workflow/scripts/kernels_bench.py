@@ -1,8 +1,8 @@
 """Kernel benchmark: writes bench.csv (one row per kernel x shape x bits x batch x threads) and machine.csv."""
 
-from sail.io import log_to, reexec_with_passive_pools, write_table
+from sail.io import log_to, reexec_for_timing, write_table
 
-reexec_with_passive_pools()  # before any work: OpenMP and OpenBLAS read their settings at load time
+reexec_for_timing()  # before any work: OpenMP, OpenBLAS and MKL read their settings when loaded
 
 import pandas as pd
 

@@ -2,7 +2,11 @@
 
 import pandas as pd
 
-from sail.io import log_to, write_table
+from sail.io import FAST_BLAS_ENV, log_to, reexec_for_timing, write_table
+
+# MKL without STRICT reproducibility (sail/__init__.py); the pools keep their defaults, so llama.cpp's
+# decode (a child process) runs as llama-bench would
+reexec_for_timing(FAST_BLAS_ENV)
 
 with log_to(snakemake.log[0]) as log:
     from sail.kernels.generate import GENERATE_COLUMNS, generate, llamacpp_decode

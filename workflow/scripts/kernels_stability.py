@@ -1,8 +1,8 @@
 """Back-to-back vs interleaved timing of our best kernel and llama.cpp's, several runs: writes stability.csv."""
 
-from sail.io import log_to, reexec_with_passive_pools, write_table
+from sail.io import log_to, reexec_for_timing, write_table
 
-reexec_with_passive_pools()  # the same thread-pool settings as the benchmark (sail.io.PASSIVE_POOLS_ENV)
+reexec_for_timing()  # the same thread-pool and BLAS settings as the benchmark (sail.io.BENCH_ENV)
 
 with log_to(snakemake.log[0]) as log:
     from sail.kernels.stability import StabilityConfig, run_stability, summarise

@@ -35,7 +35,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from sail.io import PASSIVE_POOLS_ENV
+from sail.io import BENCH_ENV
 from sail.kernels import ggml_timer
 from sail.kernels.act_lut import act_lut_gemv
 from sail.kernels.dequant import dequant_gemv
@@ -107,7 +107,7 @@ ISA_FLAGS = ("avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vbmi", "a
 def select_threading_layer(layer: str) -> None:
     """Choose numba's threading layer before the first parallel kernel runs.
 
-    The benchmark uses ``omp`` with passive waiting (:func:`sail.io.reexec_with_passive_pools`). Measured
+    The benchmark uses ``omp`` with passive waiting (:func:`sail.io.reexec_for_timing`). Measured
     on the 2-vCPU Xeon, act_lut_simd at 4096x4096, 2 bits, 2 threads, weights from DRAM: ``workqueue``
     0.47 ms, slower than the serial path (0.29 ms), because its idle workers and the waiting caller poll
     the task queue with short naps, three threads on two cores; ``omp`` 0.18 ms (the caller is one of the
@@ -136,8 +136,8 @@ def machine_info() -> dict:
         "l3_bytes": l3_bytes(),
         "isa_flags": " ".join(f for f in ISA_FLAGS if f in flags),
         "numba_threading_layer": layer,
-        # the thread-pool settings the process was started with (sail.io.PASSIVE_POOLS_ENV)
-        **{var.lower(): os.environ.get(var, "unset") for var in PASSIVE_POOLS_ENV},
+        # the thread-pool and BLAS settings the process ran with (sail.io.BENCH_ENV)
+        **{var.lower(): os.environ.get(var, "unset") for var in (*BENCH_ENV, "MKL_CBWR")},
         "numba_version": numba.__version__,
         "numpy_version": np.__version__,
         "torch_version": torch.__version__,

@@ -277,12 +277,15 @@ def cli_args(p) -> None:
 def cli_run(a) -> int:
     import pandas as pd
 
+    from sail.io import FAST_BLAS_ENV, reexec_for_timing
+
     try:
         w_bits = [int(v) for v in str(a.w_bits).split(",") if v.strip()]
     except ValueError:
         raise ValueError(f"--w-bits must be comma-separated integers, got {a.w_bits!r}") from None
     if not Path(a.gguf).is_file():
         raise ValueError(f"GGUF not found: {a.gguf}")
+    reexec_for_timing(FAST_BLAS_ENV)  # after the checks: MKL without STRICT reproducibility for timing
     rows = generate(a.gguf, a.prompt, a.new_tokens, w_bits, a.group_size, a.threads)
     if a.llamacpp:
         from sail.peers.llamacpp import load_build
