@@ -23,11 +23,18 @@ import os as _os
 # breakdown) therefore opt out with SAIL_REPRODUCIBLE_BLAS=0 (sail.io.reexec_for_timing): they report
 # times, and their few numerical outputs are checked against references with tolerances.
 _REPRODUCIBLE_BLAS_ENV = {"MKL_CBWR": "AUTO,STRICT", "MKL_DYNAMIC": "FALSE"}
-#: the variables this import set (the ones not set before; none with SAIL_REPRODUCIBLE_BLAS=0)
-BLAS_ENV_SET_BY_SAIL: tuple[str, ...] = ()
+# Which of them came from an `import sail` (here or in a parent process, e.g. Snakemake's, whose jobs
+# inherit its environment) rather than from the user: only those may be taken back for timing.
+_FROM_SAIL = "SAIL_BLAS_ENV_FROM_SAIL"
+#: the MKL variables set by ``import sail`` in this process or a parent (the user's own are not listed)
+BLAS_ENV_SET_BY_SAIL: tuple[str, ...] = tuple(
+    k for k in _os.environ.get(_FROM_SAIL, "").split(",")
+    if k in _REPRODUCIBLE_BLAS_ENV and _os.environ.get(k) == _REPRODUCIBLE_BLAS_ENV[k])
 if _os.environ.get("SAIL_REPRODUCIBLE_BLAS", "1") != "0":
-    BLAS_ENV_SET_BY_SAIL = tuple(k for k in _REPRODUCIBLE_BLAS_ENV if k not in _os.environ)
-    for _k in BLAS_ENV_SET_BY_SAIL:
-        _os.environ[_k] = _REPRODUCIBLE_BLAS_ENV[_k]
+    for _k in _REPRODUCIBLE_BLAS_ENV:
+        if _k not in _os.environ:
+            _os.environ[_k] = _REPRODUCIBLE_BLAS_ENV[_k]
+            BLAS_ENV_SET_BY_SAIL += (_k,)
+    _os.environ[_FROM_SAIL] = ",".join(BLAS_ENV_SET_BY_SAIL)
 
 __version__ = "1.1.0"

@@ -295,8 +295,9 @@ def reexec_for_timing(env: dict[str, str] | None = None) -> None:
     them after numpy or torch has been imported has no effect; replacing the process (``os.execv``,
     same PID, same arguments) is the one reliable way from inside a Snakemake ``script:`` job. A
     variable already in the environment wins over ours and is left alone. When ``env`` asks for
-    ``SAIL_REPRODUCIBLE_BLAS=0`` and that variable was not set, the MKL variables ``import sail`` set
-    are removed before the re-exec (explicit ones stay). Raises ``RuntimeError`` if a re-executed
+    ``SAIL_REPRODUCIBLE_BLAS=0`` and that variable was not set, the MKL variables an ``import sail``
+    set (in this process or in a parent such as Snakemake: ``sail.BLAS_ENV_SET_BY_SAIL``) are removed
+    before the re-exec; the user's own stay. Raises ``RuntimeError`` if a re-executed
     process still lacks the settings (no exec loop).
     """
     import sail
@@ -309,8 +310,8 @@ def reexec_for_timing(env: dict[str, str] | None = None) -> None:
     if os.environ.get("SAIL_REEXEC_FOR_TIMING") == "1":
         raise RuntimeError(f"re-executed for timing but still missing {sorted(missing)} / set {drop}")
     os.environ.update(missing, SAIL_REEXEC_FOR_TIMING="1")
-    for k in drop:
-        del os.environ[k]
+    for k in [*drop, "SAIL_BLAS_ENV_FROM_SAIL"] if drop else []:
+        os.environ.pop(k, None)
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])

@@ -67,13 +67,16 @@ print(*[os.environ.get(k, "-") for k in ("OMP_WAIT_POLICY", "OPENBLAS_THREAD_TIM
     ({"OMP_WAIT_POLICY": "active"}, 2, "active 4 0 -"),  # the explicit setting is kept, the missing ones added
     ({"MKL_CBWR": "AUTO,STRICT"}, 2, "passive 4 0 AUTO,STRICT"),  # an explicit MKL setting stays too
     ({"SAIL_REPRODUCIBLE_BLAS": "1"}, 2, "passive 4 1 AUTO,STRICT"),  # asked for STRICT: kept
+    # inherited from a parent that imported sail (Snakemake's process): taken back like our own
+    ({"MKL_CBWR": "AUTO,STRICT", "MKL_DYNAMIC": "FALSE", "SAIL_BLAS_ENV_FROM_SAIL": "MKL_CBWR,MKL_DYNAMIC"}, 2,
+     "passive 4 0 -"),
     ({"OMP_WAIT_POLICY": "active", "OPENBLAS_THREAD_TIMEOUT": "30", "SAIL_REPRODUCIBLE_BLAS": "0"}, 1,
      "active 30 0 -"),  # all set: no re-exec
 ])
 def test_timing_processes_restart_once_with_passive_pools_and_fast_blas(tmp_path, preset, starts, printed):
     script, counter = tmp_path / "s.py", tmp_path / "starts"
     script.write_text(_REEXEC_SCRIPT.format(lib=str(Path(__file__).parents[2] / "lib"), starts=str(counter)))
-    drop = {*BENCH_ENV, "MKL_CBWR", "MKL_DYNAMIC", "SAIL_REEXEC_FOR_TIMING"}
+    drop = {*BENCH_ENV, "MKL_CBWR", "MKL_DYNAMIC", "SAIL_REEXEC_FOR_TIMING", "SAIL_BLAS_ENV_FROM_SAIL"}
     env = {k: v for k, v in os.environ.items() if k not in drop} | preset
     out = subprocess.run([sys.executable, str(script), "--flag", "x y"], env=env, capture_output=True, text=True,
                          check=True).stdout
