@@ -36,6 +36,12 @@ def _colors():
     return {k: pal[i % len(pal)] for i, k in enumerate(PACKED + BASE)}
 
 
+def _scatter_markers():
+    """Markers that tell apart the kernels whose hue repeats (9 kernels, 8 hues): circles, then triangles."""
+    n = len(plt.rcParams["axes.prop_cycle"].by_key()["color"])
+    return {k: "o" if i < n else "^" for i, k in enumerate(PACKED + BASE)}
+
+
 def _headline_shape(bench: pd.DataFrame) -> tuple[int, int]:
     b1 = bench[(bench.batch == 1)]
     n = b1.groupby(["m", "k"]).w_bits.nunique()
@@ -388,11 +394,13 @@ def plot_motivation(breakdown: pd.DataFrame, ceiling: pd.DataFrame, bench: pd.Da
     floor = wbytes["decode step (total)"] / (bw * 1e9) * 1e3
     ax.plot([-0.35, 0.35], [floor] * 2, color="k", ls="--", lw=1, label=f"fp32 weight bytes / DRAM BW: {floor:.1f} ms")
     peers = pd.DataFrame() if generate is None else generate[generate.engine.str.startswith("llama.cpp")]
-    # the peers' rates lie close together: labels alternate above and below their lines
-    for i, (_, r) in enumerate(peers.sort_values("tokens_per_s").iterrows()):
-        ax.axhline(1e3 / r.tokens_per_s, color="0.3", ls=":", lw=1)
-        ax.text(-0.55, 1e3 / r.tokens_per_s, f"llama.cpp {r.weights}: {1e3 / r.tokens_per_s:.1f} ms", fontsize=5,
-                ha="left", va="bottom" if i % 2 == 0 else "top", color="0.3")
+    # the peers' rates lie close together (text beside the lines covered each other and the fp32 bar):
+    # one legend entry names them all
+    peers = peers.sort_values("tokens_per_s")
+    peer_label = "llama.cpp decode, " + ", ".join(f"{r.weights}: {1e3 / r.tokens_per_s:.1f} ms"
+                                                  for _, r in peers.iterrows())
+    for i, (_, r) in enumerate(peers.iterrows()):
+        ax.axhline(1e3 / r.tokens_per_s, color="0.3", ls=":", lw=1, label=peer_label if i == 0 else None)
     ax.set_xticks(range(len(stacks)), [s[0] for s in stacks], fontsize=6)
     ax.set_xlim(-0.6, len(stacks) - 0.4)
     t = int(generate.threads.iloc[0]) if generate is not None and len(generate) else 1
@@ -407,11 +415,12 @@ def plot_motivation(breakdown: pd.DataFrame, ceiling: pd.DataFrame, bench: pd.Da
     peak = float(ceiling.fp32_gemm_gflops_1t.iloc[0])
     ai = np.logspace(np.log10(max(d.ai.min() / 2, 1e-2)), np.log10(d.ai.max() * 4), 100)
     ax.plot(ai, np.minimum(ai * bw, peak), color="k", lw=1.2, label=f"roofline: {bw:.1f} GB/s, {peak:.0f} GFLOP/s (fp32 GEMM)")
+    mark = _scatter_markers()
     for kn in PACKED + BASE:
         dd = d[d.kernel == kn]
         if len(dd):
             ax.scatter(dd.ai, dd.gops, s=[6 + 3 * np.log2(bb) for bb in dd.batch], color=col[kn], label=KERNEL_LABELS[kn],
-                       alpha=0.8, edgecolors="none")
+                       marker=mark[kn], alpha=0.8, edgecolors="none")
     dd = d[d.kernel.str.startswith(PEER_PREFIX)]
     if len(dd):
         ax.scatter(dd.ai, dd.gops, s=10, marker="s", facecolors="none", edgecolors="k", lw=0.7,
