@@ -26,15 +26,13 @@ _REPRODUCIBLE_BLAS_ENV = {"MKL_CBWR": "AUTO,STRICT", "MKL_DYNAMIC": "FALSE"}
 # Which of them came from an `import sail` (here or in a parent process, e.g. Snakemake's, whose jobs
 # inherit its environment) rather than from the user: only those may be taken back for timing.
 _FROM_SAIL = "SAIL_BLAS_ENV_FROM_SAIL"
-#: the MKL variables set by ``import sail`` in this process or a parent (the user's own are not listed)
-BLAS_ENV_SET_BY_SAIL: tuple[str, ...] = tuple(
-    k for k in _os.environ.get(_FROM_SAIL, "").split(",")
-    if k in _REPRODUCIBLE_BLAS_ENV and _os.environ.get(k) == _REPRODUCIBLE_BLAS_ENV[k])
+_inherited = [k for k in _os.environ.get(_FROM_SAIL, "").split(",") if k in _REPRODUCIBLE_BLAS_ENV]
+_ours = [k for k, v in _REPRODUCIBLE_BLAS_ENV.items() if k in _inherited and _os.environ.get(k) == v]
 if _os.environ.get("SAIL_REPRODUCIBLE_BLAS", "1") != "0":
-    for _k in _REPRODUCIBLE_BLAS_ENV:
-        if _k not in _os.environ:
-            _os.environ[_k] = _REPRODUCIBLE_BLAS_ENV[_k]
-            BLAS_ENV_SET_BY_SAIL += (_k,)
-    _os.environ[_FROM_SAIL] = ",".join(BLAS_ENV_SET_BY_SAIL)
+    _ours += [k for k in _REPRODUCIBLE_BLAS_ENV if k not in _os.environ]
+    _os.environ.update({k: _REPRODUCIBLE_BLAS_ENV[k] for k in _ours})
+    _os.environ[_FROM_SAIL] = ",".join(_ours)
+#: the MKL variables set by ``import sail`` in this process or a parent (the user's own are not listed)
+BLAS_ENV_SET_BY_SAIL: tuple[str, ...] = tuple(_ours)
 
 __version__ = "1.1.0"

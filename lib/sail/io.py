@@ -310,8 +310,10 @@ def reexec_for_timing(env: dict[str, str] | None = None) -> None:
     if os.environ.get("SAIL_REEXEC_FOR_TIMING") == "1":
         raise RuntimeError(f"re-executed for timing but still missing {sorted(missing)} / set {drop}")
     os.environ.update(missing, SAIL_REEXEC_FOR_TIMING="1")
-    for k in [*drop, "SAIL_BLAS_ENV_FROM_SAIL"] if drop else []:
-        os.environ.pop(k, None)
+    for k in drop:
+        del os.environ[k]
+    if drop:
+        os.environ.pop("SAIL_BLAS_ENV_FROM_SAIL", None)
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])

@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 
 from sail.io import BENCH_ENV
-
 from sail.kernels.bench import BENCH_COLUMNS, BenchConfig, check_config, n_copies_for, run_benchmark
 from sail.plots.kernels import amortisation_fit, crossover_batch, fastest_weight_lut, op_count_ratio
 

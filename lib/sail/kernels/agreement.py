@@ -12,10 +12,10 @@ rows, and :func:`max_spread` returns the largest spread among them.
 
 On a shared host the memory bandwidth one core gets moves between runs (the DRAM probe read 12.5,
 15.7 and 17.9 GB/s in three consecutive runs within 15 minutes), and the time of every kernel that
-streams near that bandwidth moves with it. The quantity the
-claims use is the ratio within one run: :func:`peer_ratios` divides, per run and point of our best
-kernel, the time of llama.cpp's fastest type with at most our bits per weight by ours, and
-:func:`ratio_agreement` gives that ratio's spread over runs.
+streams near that bandwidth moves with it. The quantity the claims use is the ratio within one run:
+:func:`peer_ratios` divides, per run and point of our best kernel, the time of llama.cpp's fastest
+type with at most our bits per weight by ours, and :func:`ratio_agreement` gives that ratio's spread
+over runs.
 
 Command line (writes a CSV, prints the marked rows and the in-run ratios)::
 
